@@ -1,0 +1,30 @@
+"""boto3 clients for the adapters. Endpoints come from the standard `AWS_ENDPOINT_URL` variables,
+so the same code talks to AWS or to the local stage's moto server."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=3,
+    read_timeout=10,
+    max_pool_connections=32,
+)
+
+
+@cache
+def client(service: str) -> Any:
+    return boto3.session.Session().client(service, config=_CONFIG)
+
+
+def table_name(env_var: str) -> str:
+    try:
+        return os.environ[env_var]
+    except KeyError as missing:
+        raise RuntimeError(f"{env_var} is not set: which table should be used?") from missing

@@ -1,0 +1,80 @@
+"""What the application needs from storage: DynamoDB in production, memory in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+import msgspec
+
+from domain.events import Envelope
+from domain.projection import Write
+from domain.rooms import MessageState, RoomState, UserState
+
+
+class CommandRecord(msgspec.Struct, frozen=True):
+    """What a command with a caller-chosen id did, so a retry returns it instead of acting twice."""
+
+    key: str
+    fingerprint: str
+    stream: str
+    room_id: str
+    first: int
+    last: int
+
+
+class LoadRequest(msgspec.Struct, frozen=True):
+    room_stream: str | None = None
+    user_stream: str | None = None
+    command_key: str | None = None
+    # The message the command addresses; with `at_or_before`, the newest message at or before seq.
+    message_seq: int | None = None
+    at_or_before: bool = False
+
+
+class Loaded(msgspec.Struct, frozen=True):
+    room: RoomState | None = None
+    user: UserState | None = None
+    message: MessageState | None = None
+    record: CommandRecord | None = None
+
+
+class Append(msgspec.Struct, frozen=True):
+    """Events for one stream, expected to follow `expected`, with the stream's new head state."""
+
+    stream: str
+    expected: int
+    events: tuple[Envelope, ...]
+    head: RoomState | UserState
+    record: CommandRecord | None = None
+
+
+class VersionConflict(Exception):
+    """Another writer appended to the stream first; load again and decide again."""
+
+
+class DuplicateCommand(Exception):
+    """A command with this id was already recorded; its original outcome stands."""
+
+
+class EventStore(Protocol):
+    def load(self, request: LoadRequest) -> Loaded: ...
+
+    def append(self, append: Append) -> None:
+        """Write all or nothing. Raises VersionConflict or DuplicateCommand."""
+
+    def read_stream(
+        self, stream: str, after: int = 0, upto: int | None = None
+    ) -> list[Envelope]: ...
+
+    def scan(self) -> Iterator[Envelope]:
+        """Every event of the log, in no particular order."""
+
+
+class ViewStore(Protocol):
+    def apply(self, writes: Iterable[Write]) -> int:
+        """Apply guarded writes; returns how many changed a row."""
+
+
+class EventBus(Protocol):
+    def publish(self, envelopes: Iterable[Envelope]) -> None: ...

@@ -1,0 +1,62 @@
+"""Typed domain errors: each carries a stable machine code and a human message."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A command was refused by the chat rules. `code` is stable; `message` is for people."""
+
+    code = "invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code!r}, {self.message!r})"
+
+
+class InvalidInput(DomainError):
+    code = "invalid"
+
+
+class TooLarge(DomainError):
+    code = "too_large"
+
+
+class RoomNotFound(DomainError):
+    code = "room_not_found"
+
+
+class MessageNotFound(DomainError):
+    code = "message_not_found"
+
+
+class NotAMember(DomainError):
+    code = "not_a_member"
+
+
+class NotAuthor(DomainError):
+    code = "not_author"
+
+
+class MessageDeleted(DomainError):
+    code = "message_deleted"
+
+
+class AlreadyMember(DomainError):
+    code = "already_member"
+
+
+class RoomExists(DomainError):
+    code = "room_exists"
+
+
+class DirectMessageRule(DomainError):
+    """A DM has exactly its two members: no invites, no leaving, no third party."""
+
+    code = "dm_rule"
+
+
+class RoomFull(DomainError):
+    code = "room_full"

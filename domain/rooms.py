@@ -1,0 +1,284 @@
+"""The room aggregate: state folded from its events (`evolve`) and the rules (`decide`).
+
+`decide` takes the state it needs and returns the new events; it never raises for a retry
+that changes nothing (opening an existing DM, deleting a deleted message, reading backwards):
+it returns no events and the caller answers with the current state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from domain import limits
+from domain.commands import (
+    CreateRoom,
+    Delete,
+    Edit,
+    Invite,
+    Leave,
+    MarkRead,
+    OpenDm,
+    RoomCommand,
+    Send,
+)
+from domain.errors import (
+    AlreadyMember,
+    DirectMessageRule,
+    MessageDeleted,
+    MessageNotFound,
+    NotAMember,
+    NotAuthor,
+    RoomExists,
+    RoomFull,
+    RoomNotFound,
+    TooLarge,
+)
+from domain.events import (
+    Envelope,
+    Event,
+    MessageCreated,
+    MessageUpdated,
+    ReadMarked,
+    RoomCreated,
+    RoomKind,
+    UserJoined,
+    UserLeft,
+)
+from domain.events import MessageDeleted as MessageDeletedEvent
+from domain.ids import dm_room_id
+from domain.rules import check_attachments, check_id, check_name, check_text
+
+
+class RoomState(msgspec.Struct, frozen=True):
+    """What the rules need to know about a room; small enough to keep as the stream's head."""
+
+    room_id: str
+    kind: RoomKind
+    name: str
+    members: frozenset[str]
+    version: int
+    messages: int = 0
+    last_message_seq: int = 0
+
+
+class MessageState(msgspec.Struct, frozen=True):
+    seq: int
+    n: int
+    author: str
+    has_attachments: bool = False
+    deleted: bool = False
+
+
+class UserState(msgspec.Struct, frozen=True):
+    user_id: str
+    version: int = 0
+    read: dict[str, int] = msgspec.field(default_factory=dict)
+
+
+# --- evolve ------------------------------------------------------------------------------------
+
+
+def evolve_room(state: RoomState | None, envelope: Envelope) -> RoomState:
+    event, version = envelope.data, envelope.version
+    if isinstance(event, RoomCreated):
+        return RoomState(event.room_id, event.kind, event.name, frozenset(event.members), version)
+    if state is None:
+        raise ValueError(f"{envelope.type} at {envelope.stream}/{version} before room.created")
+    if isinstance(event, MessageCreated):
+        return msgspec.structs.replace(
+            state, version=version, messages=event.n, last_message_seq=version
+        )
+    if isinstance(event, UserJoined):
+        return msgspec.structs.replace(
+            state, version=version, members=state.members | {event.user_id}
+        )
+    if isinstance(event, UserLeft):
+        return msgspec.structs.replace(
+            state, version=version, members=state.members - {event.user_id}
+        )
+    return msgspec.structs.replace(state, version=version)
+
+
+def evolve_message(state: MessageState | None, envelope: Envelope) -> MessageState | None:
+    """Fold the events that concern one message: its creation, then any deletion."""
+    event = envelope.data
+    if isinstance(event, MessageCreated):
+        return MessageState(
+            envelope.version, event.n, envelope.actor, has_attachments=bool(event.attachments)
+        )
+    if isinstance(event, MessageDeletedEvent) and state is not None and event.seq == state.seq:
+        return msgspec.structs.replace(state, deleted=True)
+    return state
+
+
+def evolve_user(state: UserState | None, envelope: Envelope) -> UserState:
+    user_id = envelope.stream.partition("#")[2]
+    current = state or UserState(user_id)
+    event = envelope.data
+    if isinstance(event, ReadMarked):
+        return UserState(user_id, envelope.version, {**current.read, event.room_id: event.seq})
+    return msgspec.structs.replace(current, version=envelope.version)
+
+
+# --- decide ------------------------------------------------------------------------------------
+
+
+def _membership(room: RoomState | None, room_id: str, actor: str) -> RoomState:
+    """The room, if it exists and the actor belongs to it."""
+    if room is None:
+        raise RoomNotFound(f"room {room_id} does not exist")
+    if actor not in room.members:
+        raise NotAMember("you are not a member of this room")
+    return room
+
+
+def _group(room: RoomState, what: str) -> None:
+    if room.kind == "dm":
+        raise DirectMessageRule(f"a direct message has exactly its two members: {what}")
+
+
+def _target(target: MessageState | None, seq: int, actor: str) -> MessageState:
+    if target is None or target.seq != seq:
+        raise MessageNotFound(f"there is no message {seq} in this room")
+    if target.author != actor:
+        raise NotAuthor("only its author can change a message")
+    return target
+
+
+def decide_create(
+    command: CreateRoom, actor: str, room: RoomState | None, _: MessageState | None
+) -> tuple[Event, ...]:
+    check_id(command.room_id, "a room id")
+    name = check_name(command.name)
+    members = tuple(dict.fromkeys((actor, *(check_id(m, "a user id") for m in command.members))))
+    if len(members) > limits.MAX_INITIAL_MEMBERS:
+        raise TooLarge(f"a new room has at most {limits.MAX_INITIAL_MEMBERS} members")
+    if room is not None:
+        raise RoomExists(f"room {command.room_id} already exists")
+    return (RoomCreated(command.room_id, "group", name, members),)
+
+
+def decide_open_dm(
+    command: OpenDm, actor: str, room: RoomState | None, _: MessageState | None
+) -> tuple[Event, ...]:
+    check_id(command.peer, "a user id")
+    if command.peer == actor:
+        raise DirectMessageRule("a direct message needs two different people")
+    if room is not None:
+        return ()
+    pair = tuple(sorted((actor, command.peer)))
+    return (RoomCreated(dm_room_id(actor, command.peer), "dm", "", pair),)
+
+
+def decide_invite(
+    command: Invite, actor: str, room: RoomState | None, _: MessageState | None
+) -> tuple[Event, ...]:
+    check_id(command.user_id, "a user id")
+    state = _membership(room, command.room_id, actor)
+    _group(state, "it takes no invites")
+    if command.user_id in state.members:
+        raise AlreadyMember(f"{command.user_id} is already a member")
+    if len(state.members) >= limits.MAX_ROOM_MEMBERS:
+        raise RoomFull(f"a room has at most {limits.MAX_ROOM_MEMBERS} members")
+    return (UserJoined(command.user_id, actor, joined_n=state.messages),)
+
+
+def decide_leave(
+    command: Leave, actor: str, room: RoomState | None, _: MessageState | None
+) -> tuple[Event, ...]:
+    state = _membership(room, command.room_id, actor)
+    _group(state, "it cannot be left")
+    return (UserLeft(actor),)
+
+
+def decide_send(
+    command: Send, actor: str, room: RoomState | None, _: MessageState | None
+) -> tuple[Event, ...]:
+    state = _membership(room, command.room_id, actor)
+    check_text(command.text, has_attachments=bool(command.attachments))
+    check_attachments(command.room_id, command.attachments)
+    n = state.messages + 1
+    return (MessageCreated(command.text, n, command.client_id, command.attachments),)
+
+
+def decide_edit(
+    command: Edit, actor: str, room: RoomState | None, target: MessageState | None
+) -> tuple[Event, ...]:
+    state = _membership(room, command.room_id, actor)
+    message = _target(target, command.seq, actor)
+    if message.deleted:
+        raise MessageDeleted("a deleted message cannot be edited")
+    check_text(command.text, has_attachments=message.has_attachments)
+    latest = message.seq == state.last_message_seq
+    return (MessageUpdated(command.seq, command.text, latest),)
+
+
+def decide_delete(
+    command: Delete, actor: str, room: RoomState | None, target: MessageState | None
+) -> tuple[Event, ...]:
+    state = _membership(room, command.room_id, actor)
+    message = _target(target, command.seq, actor)
+    if message.deleted:
+        return ()
+    return (MessageDeletedEvent(command.seq, message.seq == state.last_message_seq),)
+
+
+def decide_read(
+    command: MarkRead,
+    actor: str,
+    room: RoomState | None,
+    latest_seen: MessageState | None,
+    reader: UserState | None,
+) -> tuple[Event, ...]:
+    """Move the actor's read marker forward to `seq` (clamped to the room's head).
+
+    `latest_seen` is the newest message at or before `seq`: its ordinal counts the messages read.
+    """
+    state = _membership(room, command.room_id, actor)
+    seq = min(max(command.seq, 0), state.version)
+    if seq >= state.last_message_seq:
+        n = state.messages
+    else:
+        n = latest_seen.n if latest_seen is not None and latest_seen.seq <= seq else 0
+    current = reader.read.get(command.room_id, 0) if reader is not None else 0
+    if seq <= current:
+        return ()
+    return (ReadMarked(command.room_id, seq, n),)
+
+
+RoomDecision = Callable[[Any, str, RoomState | None, MessageState | None], tuple[Event, ...]]
+
+DECISIONS: dict[type[RoomCommand], RoomDecision] = {
+    CreateRoom: decide_create,
+    OpenDm: decide_open_dm,
+    Invite: decide_invite,
+    Leave: decide_leave,
+    Send: decide_send,
+    Edit: decide_edit,
+    Delete: decide_delete,
+}
+
+
+def decide(
+    command: RoomCommand, actor: str, room: RoomState | None, target: MessageState | None = None
+) -> tuple[Event, ...]:
+    """Apply the rules of `command` to the room's current state."""
+    check_id(actor, "a user id")
+    return DECISIONS[type(command)](command, actor, room, target)
+
+
+def room_of(command: RoomCommand, actor: str) -> str:
+    """The room a command addresses (a DM's is derived from the pair)."""
+    if isinstance(command, OpenDm):
+        return dm_room_id(actor, command.peer)
+    return command.room_id
+
+
+def target_seq(command: RoomCommand | MarkRead) -> int | None:
+    """The message a command needs the state of, if any."""
+    if isinstance(command, Edit | Delete | MarkRead):
+        return command.seq
+    return None

@@ -1,0 +1,137 @@
+"""The local stage's moto server, with DynamoDB transactions made as atomic as AWS's.
+
+moto applies a TransactWriteItems operation by operation, takes no lock, and snapshots every table
+it touches with `copy.deepcopy` to roll back. Under concurrent clients two transactions can then pass
+the same condition, and each transaction costs time proportional to the table's size. AWS checks
+every condition first and applies all or nothing, atomically with respect to other writes. This module
+gives moto those semantics (one lock around DynamoDB writes and transactional reads; conditions
+evaluated before any write, so a cancelled transaction leaves no item and no stream record) and then
+serves moto's own HTTP application, so clients still speak the AWS wire protocol to it.
+
+Run: `python -m local.moto_server --port 5000` (binds 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+_LOCK = threading.RLock()
+_MAX_TRANSACTION_ITEMS = 100
+
+
+def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with _LOCK:
+            return method(*args, **kwargs)
+
+    return run
+
+
+def _item_key(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return dict(op["Key"])
+    table = backend.get_table(op["TableName"])
+    attrs = op["Item"]
+    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = attrs[table.range_key_attr]
+    return key
+
+
+def _condition_error(
+    backend: DynamoDBBackend, op: dict[str, Any], key: dict[str, Any]
+) -> tuple[str | None, str | None, dict[str, Any] | None]:
+    condition = op.get("ConditionExpression")
+    if condition is None:
+        return (None, None, None)
+    current = backend.get_item(op["TableName"], key)
+    expression = get_filter_expression(
+        condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+    )
+    if expression.expr(current):
+        return (None, None, None)
+    old = None
+    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+        old = current.to_json()["Attributes"]
+    return ("ConditionalCheckFailed", "The conditional request failed", old)
+
+
+def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """All conditions first, then every write, under one lock: all or nothing, like AWS."""
+    if len(transact_items) > _MAX_TRANSACTION_ITEMS:
+        raise TooManyTransactionsException()
+    with _LOCK:
+        operations = []
+        seen: set[tuple[str, str]] = set()
+        for entry in transact_items:
+            ((op_type, op),) = entry.items()
+            key = _item_key(self, op_type, op)
+            identity = (op["TableName"], str(sorted(key.items())))
+            if identity in seen:
+                raise MultipleTransactionsException()
+            seen.add(identity)
+            operations.append((op_type, op, key))
+        errors = [_condition_error(self, op, key) for _, op, key in operations]
+        if any(code is not None for code, _, _ in errors):
+            raise TransactionCanceledException(errors)
+        for op_type, op, key in operations:
+            names = op.get("ExpressionAttributeNames")
+            values = op.get("ExpressionAttributeValues")
+            if op_type == "Put":
+                self.put_item(op["TableName"], op["Item"])
+            elif op_type == "Delete":
+                self.delete_item(op["TableName"], key)
+            elif op_type == "Update":
+                self.update_item(
+                    op["TableName"],
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+
+
+def install() -> None:
+    """Patch moto's DynamoDB backend in this process (the server's, never a client's)."""
+    for name in ("put_item", "update_item", "delete_item", "get_item", "query", "scan"):
+        setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    DynamoHandler.transact_get_items = _locked(DynamoHandler.transact_get_items)  # type: ignore[method-assign]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+    install()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    print(f"moto listening on http://{host}:{port}", flush=True)
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    stopped.wait()
+    server.stop()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
