@@ -28,3 +28,8 @@ def table_name(env_var: str) -> str:
         return os.environ[env_var]
     except KeyError as missing:
         raise RuntimeError(f"{env_var} is not set: which table should be used?") from missing
+
+
+@cache
+def resource(service: str) -> Any:
+    return boto3.session.Session().resource(service, config=_CONFIG)

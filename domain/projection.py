@@ -276,3 +276,34 @@ def unread(room: Row, inbox: Row) -> int:
     """Messages after the reader's marker (history from before they joined is never unread)."""
     seen = max(int(inbox.get("read_n", 0)), int(inbox.get("joined_n", 0)))
     return max(int(room.get("message_count", 0)) - seen, 0)
+
+
+def inbox_entries(memberships: list[Row], rooms: dict[Key, Row]) -> list[Row]:
+    """Join a user's inbox rows with their rooms' rows: most recently active first."""
+    entries = []
+    for inbox in memberships:
+        room = rooms.get(room_key(inbox["room_id"]))
+        if room is None:
+            continue
+        entries.append(
+            {
+                "room_id": inbox["room_id"],
+                "kind": room.get("kind", inbox.get("kind", "group")),
+                "name": room.get("name", ""),
+                "peer": inbox.get("peer", ""),
+                "last_seq": room.get("last_seq", 0),
+                "last_activity": room.get("last_activity", ""),
+                "last_message": {
+                    "seq": room.get("last_message_seq", 0),
+                    "author": room.get("last_author", ""),
+                    "preview": room.get("last_preview", ""),
+                    "deleted": room.get("last_deleted", False),
+                }
+                if room.get("last_message_seq")
+                else None,
+                "read_seq": max(inbox.get("read_seq", 0), inbox.get("joined_seq", 0)),
+                "unread": unread(room, inbox),
+            }
+        )
+    entries.sort(key=lambda entry: (entry["last_activity"], entry["room_id"]), reverse=True)
+    return entries

@@ -1,12 +1,12 @@
 """The local stage's moto server, with DynamoDB transactions made as atomic as AWS's.
 
-moto applies a TransactWriteItems operation by operation, takes no lock, and snapshots every table
-it touches with `copy.deepcopy` to roll back. Under concurrent clients two transactions can then pass
-the same condition, and each transaction costs time proportional to the table's size. AWS checks
-every condition first and applies all or nothing, atomically with respect to other writes. This module
-gives moto those semantics (one lock around DynamoDB writes and transactional reads; conditions
-evaluated before any write, so a cancelled transaction leaves no item and no stream record) and then
-serves moto's own HTTP application, so clients still speak the AWS wire protocol to it.
+moto applies a TransactWriteItems operation by operation, takes no lock, and snapshots every
+table it touches with `copy.deepcopy` to roll back. Under concurrent clients two transactions can
+then pass the same condition, and each transaction costs time proportional to the table's size.
+AWS checks every condition first and applies all or nothing, atomically with respect to other
+writes. Here: one lock around DynamoDB writes and transactional reads, and every condition evaluated
+before any write, so a cancelled transaction leaves no item and no stream record. Clients still
+speak the AWS wire protocol to moto's own HTTP application.
 
 Run: `python -m local.moto_server --port 5000` (binds 127.0.0.1).
 """

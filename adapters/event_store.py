@@ -1,0 +1,277 @@
+"""The event log on DynamoDB.
+
+Items of the events table (`pk` string, `sk` number):
+- event: `pk` = stream (`room#<id>`, `user#<id>`), `sk` = version 1, 2, 3 ...; attributes type, v,
+  at, actor, event_id, command_id, data (msgspec JSON).
+- stream head: `sk` = 0 of the stream; version, and the rules' state after it.
+- command record: `cmd#<actor>#<client id>`, `sk` = 0; what the command wrote (kept 7 days).
+- tombstone: `tomb#<room>#<seq>`, `sk` = 0; the message at seq was deleted.
+
+An append is one TransactWriteItems: every event `attribute_not_exists` (the log is immutable), the
+head conditional on the version the decision was made from (optimistic concurrency per stream), the
+command record `attribute_not_exists` (a retry never writes twice) and a tombstone per deletion.
+Loading what a command needs is one TransactGetItems of those same items, so a command costs two
+calls whatever the length of the stream.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any, Final
+
+import msgspec
+from botocore.exceptions import ClientError
+
+from adapters.aws import client
+from adapters.event_codec import Item, from_event_item, is_event_item, to_event_item
+from application.ports import (
+    Append,
+    CommandRecord,
+    DuplicateCommand,
+    Loaded,
+    LoadRequest,
+    VersionConflict,
+)
+from domain.events import Envelope, MessageCreated, MessageDeleted
+from domain.ids import stream_entity
+from domain.rooms import MessageState, RoomState, UserState
+
+RECORD_TTL_SECONDS: Final = 7 * 24 * 3600
+SCAN_SEGMENTS: Final = 4
+_HEAD: Final = {"N": "0"}
+_DONE = object()
+
+
+def _key(pk: str, sk: int = 0) -> Item:
+    return {"pk": {"S": pk}, "sk": {"N": str(sk)}}
+
+
+def _tombstone_pk(stream: str, seq: int) -> str:
+    return f"tomb#{stream_entity(stream)}#{seq}"
+
+
+class DynamoEventStore:
+    def __init__(
+        self, table: str, dynamodb: Any = None, scan_segments: int = SCAN_SEGMENTS
+    ) -> None:
+        self.table = table
+        self.dynamodb = dynamodb or client("dynamodb")
+        self.scan_segments = scan_segments
+        self.calls = 0  # DynamoDB requests made, for the benchmarks
+
+    # --- commands -------------------------------------------------------------------------------
+
+    def load(self, request: LoadRequest) -> Loaded:
+        wanted: list[tuple[str, Item]] = []
+        if request.room_stream:
+            wanted.append(("room", _key(request.room_stream)))
+        if request.user_stream:
+            wanted.append(("user", _key(request.user_stream)))
+        if request.command_key:
+            wanted.append(("record", _key("cmd#" + request.command_key)))
+        seq = request.message_seq
+        if request.room_stream and seq is not None and seq > 0:
+            wanted.append(("message", _key(request.room_stream, seq)))
+            wanted.append(("tomb", _key(_tombstone_pk(request.room_stream, seq))))
+        if not wanted:
+            return Loaded()
+        self.calls += 1
+        response = self.dynamodb.transact_get_items(
+            TransactItems=[{"Get": {"TableName": self.table, "Key": key}} for _, key in wanted]
+        )
+        found = {
+            name: got.get("Item")
+            for (name, _), got in zip(wanted, response["Responses"], strict=True)
+            if got.get("Item")
+        }
+        room = _state(found.get("room"), RoomState)
+        message = _message(found.get("message"), deleted="tomb" in found)
+        if (
+            message is None
+            and request.at_or_before
+            and room is not None
+            and request.room_stream
+            and seq is not None
+            and 0 < seq < room.last_message_seq
+        ):
+            message = self._message_at_or_before(request.room_stream, seq)
+        return Loaded(
+            room, _state(found.get("user"), UserState), message, _record(found.get("record"))
+        )
+
+    def _message_at_or_before(self, stream: str, seq: int) -> MessageState | None:
+        pages = self.dynamodb.get_paginator("query").paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :one AND :seq",
+            FilterExpression="#type = :created",
+            ExpressionAttributeNames={"#type": "type"},
+            ExpressionAttributeValues={
+                ":pk": {"S": stream},
+                ":one": {"N": "1"},
+                ":seq": {"N": str(seq)},
+                ":created": {"S": "message.created"},
+            },
+            ScanIndexForward=False,
+            ConsistentRead=True,
+            PaginationConfig={"PageSize": 50},
+        )
+        for page in pages:
+            self.calls += 1
+            for item in page["Items"]:
+                return _message(item, deleted=False)
+        return None
+
+    def append(self, append: Append) -> None:
+        items: list[Item] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_event_item(envelope),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for envelope in append.events
+        ]
+        head = {
+            **_key(append.stream),
+            "version": {"N": str(append.head.version)},
+            "state": {"S": msgspec.json.encode(append.head).decode()},
+        }
+        head_put: Item = {"TableName": self.table, "Item": head}
+        if append.expected == 0:
+            head_put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            head_put["ConditionExpression"] = "version = :expected"
+            head_put["ExpressionAttributeValues"] = {":expected": {"N": str(append.expected)}}
+        items.append({"Put": head_put})
+        record_index = None
+        if append.record is not None:
+            record_index = len(items)
+            items.append({"Put": _record_put(self.table, append.record)})
+        for envelope in append.events:
+            if isinstance(envelope.data, MessageDeleted):
+                tomb = {
+                    **_key(_tombstone_pk(append.stream, envelope.data.seq)),
+                    "at": {"S": envelope.at},
+                }
+                items.append({"Put": {"TableName": self.table, "Item": tomb}})
+        self.calls += 1
+        try:
+            self.dynamodb.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            _raise_cancelled(error, record_index)
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def read_stream(self, stream: str, after: int = 0, upto: int | None = None) -> list[Envelope]:
+        upper = upto if upto is not None else 2**53
+        pages = self.dynamodb.get_paginator("query").paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": {"S": stream},
+                ":low": {"N": str(max(after, 0) + 1)},
+                ":high": {"N": str(upper)},
+            },
+            ConsistentRead=True,
+        )
+        return [from_event_item(item) for page in pages for item in page["Items"]]
+
+    def room_state(self, room_id: str) -> RoomState | None:
+        """The rules' current view of a room, read consistently (for authorizing reads)."""
+        loaded = self.load(LoadRequest(room_stream="room#" + room_id))
+        return loaded.room
+
+    def scan_items(self) -> Iterator[Item]:
+        """Every event item of the log, read by parallel segments, in no particular order."""
+        out: queue.Queue[Any] = queue.Queue(maxsize=64)
+
+        def segment(number: int) -> None:
+            try:
+                pages = self.dynamodb.get_paginator("scan").paginate(
+                    TableName=self.table,
+                    Segment=number,
+                    TotalSegments=self.scan_segments,
+                    FilterExpression="sk > :head",
+                    ExpressionAttributeValues={":head": _HEAD},
+                )
+                for page in pages:
+                    out.put(page["Items"])
+            except Exception as error:  # surfaced to the reader below
+                out.put(error)
+            finally:
+                out.put(_DONE)
+
+        threads = [
+            threading.Thread(target=segment, args=(n,), daemon=True)
+            for n in range(self.scan_segments)
+        ]
+        for thread in threads:
+            thread.start()
+        running = len(threads)
+        while running:
+            got = out.get()
+            if got is _DONE:
+                running -= 1
+            elif isinstance(got, Exception):
+                raise got
+            else:
+                yield from (item for item in got if is_event_item(item))
+
+    def scan(self) -> Iterator[Envelope]:
+        return (from_event_item(item) for item in self.scan_items())
+
+
+def _state(item: Item | None, kind: type[Any]) -> Any:
+    if item is None:
+        return None
+    return msgspec.json.decode(item["state"]["S"], type=kind)
+
+
+def _message(item: Item | None, deleted: bool) -> MessageState | None:
+    if item is None or item.get("type", {}).get("S") != "message.created":
+        return None
+    envelope = from_event_item(item)
+    assert isinstance(envelope.data, MessageCreated)
+    return MessageState(
+        envelope.version,
+        envelope.data.n,
+        envelope.actor,
+        has_attachments=bool(envelope.data.attachments),
+        deleted=deleted,
+    )
+
+
+def _record(item: Item | None) -> CommandRecord | None:
+    if item is None:
+        return None
+    return msgspec.json.decode(item["record"]["S"], type=CommandRecord)
+
+
+def _record_put(table: str, record: CommandRecord) -> Item:
+    return {
+        "TableName": table,
+        "Item": {
+            **_key("cmd#" + record.key),
+            "record": {"S": msgspec.json.encode(record).decode()},
+            "expires_at": {"N": str(int(time.time()) + RECORD_TTL_SECONDS)},
+        },
+        "ConditionExpression": "attribute_not_exists(pk)",
+    }
+
+
+def _raise_cancelled(error: ClientError, record_index: int | None) -> None:
+    """Turn a cancelled transaction into the application's terms, or re-raise."""
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        raise error
+    reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+    if record_index is not None and reasons[record_index : record_index + 1] == [
+        "ConditionalCheckFailed"
+    ]:
+        raise DuplicateCommand() from error
+    if any(code in {"ConditionalCheckFailed", "TransactionConflict"} for code in reasons):
+        raise VersionConflict() from error
+    raise error

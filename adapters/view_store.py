@@ -1,0 +1,166 @@
+"""The read models on DynamoDB: guarded upserts from the projector, and the queries the API needs.
+
+Every query here is a GetItem, a Query on one partition or a BatchGetItem: no request path scans.
+`scan_rows`, `put_rows` and `delete_rows` exist for replay and drift checks only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
+
+from adapters.aws import client, resource
+from adapters.items import from_item, to_value
+from domain.projection import (
+    Key,
+    Row,
+    Write,
+    inbox_entries,
+    member_key,
+    message_sk,
+    room_key,
+)
+
+BATCH_GET_MAX: Final = 100
+HISTORY_MAX: Final = 100
+
+
+class DynamoViewStore:
+    def __init__(self, table: str, dynamodb: Any = None) -> None:
+        self.table = table
+        self.dynamodb = dynamodb or client("dynamodb")
+        self.calls = 0
+
+    # --- projector ------------------------------------------------------------------------------
+
+    def apply(self, writes: Iterable[Write]) -> int:
+        """Apply each write unless its row already reflects that version; returns how many did."""
+        return sum(self._apply(write) for write in writes)
+
+    def _apply(self, write: Write) -> bool:
+        names = {f"#f{i}": name for i, name in enumerate(write.fields)}
+        values = {f":f{i}": to_value(value) for i, value in enumerate(write.fields.values())}
+        names["#guard"] = write.guard
+        values[":version"] = {"N": str(write.version)}
+        assignments = ", ".join(f"#f{i} = :f{i}" for i in range(len(write.fields)))
+        self.calls += 1
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": write.key[0]}, "sk": {"S": write.key[1]}},
+                UpdateExpression="SET " + assignments,
+                ConditionExpression="attribute_not_exists(#guard) OR #guard < :version",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    # --- queries --------------------------------------------------------------------------------
+
+    def room(self, room_id: str) -> Row | None:
+        return self._get(room_key(room_id))
+
+    def member(self, room_id: str, user_id: str) -> Row | None:
+        return self._get(member_key(room_id, user_id))
+
+    def members(self, room_id: str) -> list[str]:
+        rows = self._query(
+            "pk = :pk AND begins_with(sk, :member)",
+            {":pk": {"S": "room#" + room_id}, ":member": {"S": "member#"}},
+        )
+        return [row["user_id"] for row in rows if row.get("active")]
+
+    def messages(self, room_id: str, before: int | None = None, limit: int = 50) -> list[Row]:
+        """A page of history, newest first, strictly before `before` (a seq) when given."""
+        limit = max(1, min(limit, HISTORY_MAX))
+        upper = message_sk(before - 1) if before is not None else message_sk(10**12 - 1)
+        response = self.dynamodb.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": {"S": "room#" + room_id},
+                ":low": {"S": message_sk(0)},
+                ":high": {"S": upper},
+            },
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        self.calls += 1
+        return [from_item(item) for item in response["Items"]]
+
+    def inbox(self, user_id: str) -> list[dict[str, Any]]:
+        """The rooms a user belongs to, most recently active first, with unread counts."""
+        memberships = [
+            row
+            for row in self._query("pk = :pk", {":pk": {"S": "inbox#" + user_id}})
+            if row.get("member")
+        ]
+        rooms = self._batch_get([room_key(row["room_id"]) for row in memberships])
+        return inbox_entries(memberships, rooms)
+
+    # --- replay and drift -----------------------------------------------------------------------
+
+    def scan_rows(self) -> Iterator[Row]:
+        for page in self.dynamodb.get_paginator("scan").paginate(TableName=self.table):
+            yield from (from_item(item) for item in page["Items"])
+
+    def put_rows(self, rows: Iterable[Row]) -> int:
+        count = 0
+        with resource("dynamodb").Table(self.table).batch_writer() as batch:
+            for row in rows:
+                batch.put_item(Item=row)
+                count += 1
+        return count
+
+    def delete_rows(self, keys: Iterable[Key]) -> int:
+        count = 0
+        with resource("dynamodb").Table(self.table).batch_writer() as batch:
+            for pk, sk in keys:
+                batch.delete_item(Key={"pk": pk, "sk": sk})
+                count += 1
+        return count
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def _get(self, key: Key) -> Row | None:
+        self.calls += 1
+        response = self.dynamodb.get_item(
+            TableName=self.table, Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}}
+        )
+        item = response.get("Item")
+        return from_item(item) if item else None
+
+    def _query(self, condition: str, values: dict[str, Any]) -> list[Row]:
+        pages = self.dynamodb.get_paginator("query").paginate(
+            TableName=self.table, KeyConditionExpression=condition, ExpressionAttributeValues=values
+        )
+        rows: list[Row] = []
+        for page in pages:
+            self.calls += 1
+            rows.extend(from_item(item) for item in page["Items"])
+        return rows
+
+    def _batch_get(self, keys: list[Key]) -> dict[Key, Row]:
+        found: dict[Key, Row] = {}
+        for start in range(0, len(keys), BATCH_GET_MAX):
+            pending: dict[str, Any] = {
+                self.table: {
+                    "Keys": [
+                        {"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys[start : start + 100]
+                    ]
+                }
+            }
+            while pending:
+                self.calls += 1
+                response = self.dynamodb.batch_get_item(RequestItems=pending)
+                for item in response["Responses"].get(self.table, []):
+                    row = from_item(item)
+                    found[(row["pk"], row["sk"])] = row
+                pending = response.get("UnprocessedKeys") or {}
+        return found
