@@ -49,3 +49,12 @@ def from_event_item(item: Item) -> Envelope:
         )
     except (KeyError, ValueError, msgspec.DecodeError) as error:
         raise UnknownEvent(f"malformed event item: {error!r}") from error
+
+
+def event_image(record: dict[str, Any]) -> Item | None:
+    """The new event item a DynamoDB Stream record carries; None for anything else (stream heads,
+    command records, tombstones, TTL removals)."""
+    image = record.get("dynamodb", {}).get("NewImage")
+    if record.get("eventName") == "REMOVE" or not image or not is_event_item(image):
+        return None
+    return image  # type: ignore[no-any-return]

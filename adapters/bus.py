@@ -1,0 +1,60 @@
+"""Publishes chat events to EventBridge: PutEvents in batches of 10, failed entries resent."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+import msgspec
+
+from adapters.aws import client
+from domain.events import Envelope
+from domain.public import detail
+
+SOURCE: Final = "chat"
+BATCH: Final = 10  # PutEvents accepts at most 10 entries
+ATTEMPTS: Final = 4
+
+
+class PublishFailed(Exception):
+    """Some entries were still refused after every attempt."""
+
+
+class EventBridgeBus:
+    def __init__(
+        self,
+        bus_name: str,
+        events: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.bus_name = bus_name
+        self.events = events or client("events")
+        self.sleep = sleep
+
+    def entry(self, envelope: Envelope) -> dict[str, str]:
+        return {
+            "Source": SOURCE,
+            "DetailType": envelope.type,
+            "Detail": msgspec.json.encode(detail(envelope)).decode(),
+            "EventBusName": self.bus_name,
+        }
+
+    def publish(self, envelopes: Iterable[Envelope]) -> None:
+        entries = [self.entry(envelope) for envelope in envelopes]
+        for start in range(0, len(entries), BATCH):
+            self._put(entries[start : start + BATCH])
+
+    def _put(self, entries: list[dict[str, str]]) -> None:
+        for attempt in range(ATTEMPTS):
+            response = self.events.put_events(Entries=entries)
+            if not response.get("FailedEntryCount"):
+                return
+            # Results line up with entries; resend only the ones that carry an error code.
+            entries = [
+                entry
+                for entry, result in zip(entries, response["Entries"], strict=True)
+                if result.get("ErrorCode")
+            ]
+            self.sleep(0.05 * 2**attempt)
+        raise PublishFailed(f"{len(entries)} events refused by bus {self.bus_name}")

@@ -1,0 +1,62 @@
+"""Projector: the events table's DynamoDB Stream -> views table + EventBridge."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from adapters.aws import table_name
+from adapters.bus import EventBridgeBus
+from adapters.event_codec import event_image, from_event_item
+from adapters.view_store import DynamoViewStore
+from application.projector import HeldBack, StreamProjector
+from domain.events import UnknownEvent
+
+logger = Logger(service="projector")
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Chat"))
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@cache
+def _stores() -> tuple[DynamoViewStore, EventBridgeBus]:
+    return DynamoViewStore(table_name("VIEWS_TABLE")), EventBridgeBus(os.environ["EVENT_BUS_NAME"])
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    projector = StreamProjector(*_stores())
+
+    def record_handler(record: DynamoDBRecord) -> None:
+        image = event_image(record.raw_event)
+        if image is None:
+            return
+        try:
+            projector.handle(image["pk"]["S"], lambda: from_event_item(image))
+        except UnknownEvent as error:
+            logger.error("undecodable event record", sequence=_sequence(record), reason=str(error))
+            raise
+        except HeldBack:
+            logger.warning("held back behind a failed event", sequence=_sequence(record))
+            raise
+        metrics.add_metric(name="EventsProjected", unit=MetricUnit.Count, value=1)
+
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+
+
+def _sequence(record: DynamoDBRecord) -> str | None:
+    return record.dynamodb.sequence_number if record.dynamodb else None

@@ -1,0 +1,188 @@
+"""The projector Lambda, fed the records that moto's DynamoDB Stream returned for real writes."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.aws import client
+from adapters.event_store import DynamoEventStore
+from adapters.view_store import DynamoViewStore
+from application.service import ChatService
+from domain.projection import Views
+from functions.projector import handler
+from local.provision import Stage
+from local.streams import StreamReader
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "aws-events"
+
+
+@dataclass
+class Context:
+    function_name: str = "projector"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:projector"
+    aws_request_id: str = "req-1"
+
+
+@pytest.fixture
+def chat(event_store: DynamoEventStore) -> ChatService:
+    ids = itertools.count(1)
+    return ChatService(
+        event_store, clock=lambda: "2026-11-25T10:00:00.000Z", ids=lambda: f"id{next(ids)}"
+    )
+
+
+@pytest.fixture
+def reader(stage: Stage) -> StreamReader:
+    handler._stores.cache_clear()
+    return StreamReader(stage.events_stream_arn)
+
+
+@pytest.fixture
+def bus_queue(stage: Stage) -> str:
+    """Everything the projector publishes lands in this queue, through a rule on the bus."""
+    sqs, events = client("sqs"), client("events")
+    url = sqs.create_queue(QueueName=f"{stage.prefix}-tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="tap", EventBusName=stage.bus, EventPattern=json.dumps({"source": ["chat"]})
+    )
+    events.put_targets(Rule="tap", EventBusName=stage.bus, Targets=[{"Id": "tap", "Arn": arn}])
+    return str(url)
+
+
+def received(queue_url: str) -> list[dict[str, Any]]:
+    sqs = client("sqs")
+    out: list[dict[str, Any]] = []
+    while True:
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+        if not got.get("Messages"):
+            return out
+        for message in got["Messages"]:
+            out.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def project(reader: StreamReader) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    records = reader.poll()
+    return handler.lambda_handler(reader.lambda_event(records), Context()), records
+
+
+def test_stream_records_have_the_shape_lambda_delivers(
+    chat: ChatService, reader: StreamReader
+) -> None:
+    chat.create_room("alice", "General")
+    records = reader.lambda_event(reader.poll())["Records"]
+    sample = json.loads((SAMPLES / "dynamodb-stream.json").read_text())["Records"][0]
+
+    event_records = [r for r in records if r["dynamodb"]["Keys"]["sk"]["N"] != "0"]
+    assert event_records, records
+    for record in records:
+        assert set(sample) <= set(record), set(sample) - set(record)
+        assert {"Keys", "NewImage", "SequenceNumber", "SizeBytes", "StreamViewType"} <= set(
+            record["dynamodb"]
+        )
+        assert record["eventSource"] == "aws:dynamodb"
+
+
+def test_the_projector_builds_the_views_and_publishes_each_event(
+    chat: ChatService,
+    reader: StreamReader,
+    view_store: DynamoViewStore,
+    bus_queue: str,
+    event_store: DynamoEventStore,
+) -> None:
+    room = chat.create_room("alice", "General", ("bob",))
+    sent = chat.send("bob", room.room_id, "hello alice", client_id="m-1")
+    chat.edit("bob", room.room_id, sent.seq, "hello, alice")
+    chat.send("alice", room.room_id, "hi bob")
+    chat.mark_read("alice", room.room_id, 4)
+
+    response, _ = project(reader)
+
+    assert response == {"batchItemFailures": []}
+    inbox = {entry["room_id"]: entry for entry in view_store.inbox("bob")}
+    assert inbox[room.room_id]["unread"] == 2
+    assert inbox[room.room_id]["last_message"]["preview"] == "hi bob"
+    assert view_store.inbox("alice")[0]["unread"] == 0
+    history = view_store.messages(room.room_id)
+    assert [m["text"] for m in history] == ["hi bob", "hello, alice"]
+    assert sorted(view_store.members(room.room_id)) == ["alice", "bob"]
+
+    published = received(bus_queue)
+    assert [p["detail-type"] for p in published] == [
+        "room.created",
+        "message.created",
+        "message.updated",
+        "message.created",
+        "read.marked",
+    ]
+    created = published[1]
+    assert created["source"] == "chat"
+    assert created["detail"]["room_id"] == room.room_id
+    assert created["detail"]["seq"] == sent.seq
+    assert created["detail"]["data"]["text"] == "hello alice"
+    assert {"actor", "at", "event_id", "type"} <= set(created["detail"])
+
+    live = {(r["pk"], r["sk"]): r for r in view_store.scan_rows()}
+    folded = {
+        (r["pk"], r["sk"]): r
+        for r in Views()
+        .fold(sorted(event_store.scan(), key=lambda e: (e.stream, e.version)))
+        .items()
+    }
+    assert live == folded
+
+
+def test_a_redelivered_batch_changes_nothing(
+    chat: ChatService, reader: StreamReader, view_store: DynamoViewStore
+) -> None:
+    room = chat.create_room("alice", "General", ("bob",))
+    chat.send("bob", room.room_id, "once")
+    _, records = project(reader)
+    before = sorted(view_store.scan_rows(), key=lambda r: (r["pk"], r["sk"]))
+
+    again = handler.lambda_handler(reader.lambda_event(records), Context())
+
+    assert again == {"batchItemFailures": []}
+    assert sorted(view_store.scan_rows(), key=lambda r: (r["pk"], r["sk"])) == before
+
+
+def test_an_undecodable_record_fails_alone_and_the_batch_proceeds(
+    chat: ChatService, reader: StreamReader, view_store: DynamoViewStore, stage: Stage
+) -> None:
+    room = chat.create_room("alice", "General")
+    other = chat.create_room("bob", "Other")
+    client("dynamodb").put_item(
+        TableName=stage.tables["events"],
+        Item={
+            "pk": {"S": "room#" + room.room_id},
+            "sk": {"N": "2"},
+            "type": {"S": "message.teleported"},
+            "v": {"N": "1"},
+            "at": {"S": "2026-11-25T10:00:00.000Z"},
+            "actor": {"S": "alice"},
+            "event_id": {"S": "x"},
+            "command_id": {"S": "x"},
+            "data": {"S": "{}"},
+        },
+    )
+    chat.send("bob", other.room_id, "still delivered")
+
+    response, records = project(reader)
+
+    bad = next(
+        r
+        for r in records
+        if r["dynamodb"]["NewImage"].get("type", {}).get("S") == "message.teleported"
+    )
+    assert response["batchItemFailures"] == [{"itemIdentifier": bad["dynamodb"]["SequenceNumber"]}]
+    assert view_store.inbox("bob")[0]["last_message"]["preview"] == "still delivered"
