@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import signal
 import sys
 import threading
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args(argv)
     install()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

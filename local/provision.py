@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from adapters.aws import client
-from components.topology import TABLES, Table, physical_name
+from adapters.tables import create_table
+from components.topology import TABLES, physical_name
 
 
 @dataclass(frozen=True)
@@ -21,29 +21,6 @@ class Stage:
     def env(self) -> dict[str, str]:
         names = {table.env_var: self.tables[table.name] for table in TABLES if table.env_var}
         return {**names, "EVENT_BUS_NAME": self.bus}
-
-
-def create_table(table: Table, name: str, dynamodb: Any) -> dict[str, Any]:
-    keys = (table.hash_key, table.range_key)
-    request: dict[str, Any] = {
-        "TableName": name,
-        "AttributeDefinitions": [{"AttributeName": k.name, "AttributeType": k.type} for k in keys],
-        "KeySchema": [
-            {"AttributeName": table.hash_key.name, "KeyType": "HASH"},
-            {"AttributeName": table.range_key.name, "KeyType": "RANGE"},
-        ],
-        "BillingMode": "PAY_PER_REQUEST",
-        "SSESpecification": {"Enabled": True},
-    }
-    if table.stream:
-        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream}
-    description = dynamodb.create_table(**request)["TableDescription"]
-    if table.ttl_attribute:
-        dynamodb.update_time_to_live(
-            TableName=name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
-        )
-    return description  # type: ignore[no-any-return]
 
 
 def provision(prefix: str) -> Stage:
