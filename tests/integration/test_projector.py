@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 
 from adapters.aws import client
+from adapters.event_codec import to_event_item
 from adapters.event_store import DynamoEventStore
 from adapters.view_store import DynamoViewStore
 from application.service import ChatService
+from domain.events import Envelope, MessageCreated
 from domain.projection import Views
 from functions.projector import handler
 from local.provision import Stage
@@ -156,33 +158,57 @@ def test_a_redelivered_batch_changes_nothing(
     assert sorted(view_store.scan_rows(), key=lambda r: (r["pk"], r["sk"])) == before
 
 
-def test_an_undecodable_record_fails_alone_and_the_batch_proceeds(
+def test_an_undecodable_record_fails_alone_and_its_stream_waits_behind_it(
     chat: ChatService, reader: StreamReader, view_store: DynamoViewStore, stage: Stage
 ) -> None:
     room = chat.create_room("alice", "General")
     other = chat.create_room("bob", "Other")
-    client("dynamodb").put_item(
-        TableName=stage.tables["events"],
-        Item={
-            "pk": {"S": "room#" + room.room_id},
-            "sk": {"N": "2"},
-            "type": {"S": "message.teleported"},
-            "v": {"N": "1"},
-            "at": {"S": "2026-11-25T10:00:00.000Z"},
-            "actor": {"S": "alice"},
-            "event_id": {"S": "x"},
-            "command_id": {"S": "x"},
-            "data": {"S": "{}"},
-        },
+    table = stage.tables["events"]
+    poison = to_event_item(
+        Envelope(
+            "room#" + room.room_id,
+            2,
+            "message.created",
+            1,
+            "2026-11-25T10:00:00.000Z",
+            "alice",
+            "e2",
+            "c2",
+            MessageCreated("fine", 1),
+        )
     )
+    poison["type"] = {"S": "message.teleported"}
+    later = to_event_item(
+        Envelope(
+            "room#" + room.room_id,
+            3,
+            "message.created",
+            1,
+            "2026-11-25T10:00:01.000Z",
+            "alice",
+            "e3",
+            "c3",
+            MessageCreated("after the poison", 2),
+        )
+    )
+    client("dynamodb").put_item(TableName=table, Item=poison)
+    client("dynamodb").put_item(TableName=table, Item=later)
     chat.send("bob", other.room_id, "still delivered")
 
     response, records = project(reader)
 
-    bad = next(
-        r
-        for r in records
-        if r["dynamodb"]["NewImage"].get("type", {}).get("S") == "message.teleported"
-    )
-    assert response["batchItemFailures"] == [{"itemIdentifier": bad["dynamodb"]["SequenceNumber"]}]
+    def sequence(sk: str) -> str:
+        return str(
+            next(
+                r["dynamodb"]["SequenceNumber"]
+                for r in records
+                if r["dynamodb"]["Keys"] == {"pk": {"S": "room#" + room.room_id}, "sk": {"N": sk}}
+            )
+        )
+
+    assert response["batchItemFailures"] == [
+        {"itemIdentifier": sequence("2")},
+        {"itemIdentifier": sequence("3")},
+    ]
     assert view_store.inbox("bob")[0]["last_message"]["preview"] == "still delivered"
+    assert view_store.messages(room.room_id) == []
