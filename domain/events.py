@@ -169,13 +169,17 @@ def decode_payload(
         raise UnknownEvent(f"{type_name} v{version} is newer than this code (v{cls.V})")
     try:
         if version == cls.V:
-            return cast(Event, _payload_decoder.decode(data))
-        document = msgspec.json.decode(data)
-        document = upcasters.lift(type_name, version, document)
-        document["type"] = type_name
-        return cast(Event, msgspec.convert(document, Event))
-    except msgspec.ValidationError as error:
+            event = cast(Event, _payload_decoder.decode(data))
+        else:
+            document = msgspec.json.decode(data)
+            document = upcasters.lift(type_name, version, document)
+            document["type"] = type_name
+            event = cast(Event, msgspec.convert(document, Event))
+    except msgspec.DecodeError as error:
         raise UnknownEvent(f"{type_name} v{version} does not match its schema: {error}") from error
+    if not isinstance(event, cls):
+        raise UnknownEvent(f"an event stored as {type_name} holds a {event_type(event)}")
+    return event
 
 
 def decode_envelope(line: bytes | str, upcasters: Upcasters = UPCASTERS) -> Envelope:
@@ -189,4 +193,7 @@ def decode_envelope(line: bytes | str, upcasters: Upcasters = UPCASTERS) -> Enve
     raw = msgspec.json.decode(line)
     document = raw.pop("data")
     data = decode_payload(raw["type"], raw["v"], msgspec.json.encode(document), upcasters)
+    # The lifted data is of the current schema, and the envelope says so (as the event store's
+    # codec does): re-exporting it must not run the upcasters a second time.
+    raw["v"] = data.V
     return Envelope(**raw, data=data)

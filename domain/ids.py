@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 ROOM_PREFIX = "room#"
+DM_PREFIX = "dm-"
 USER_PREFIX = "user#"
 
 
@@ -29,4 +30,4 @@ def dm_room_id(a: str, b: str) -> str:
     """
     low, high = sorted((a, b))
     digest = hashlib.blake2b(f"{low}\x00{high}".encode(), digest_size=12).hexdigest()
-    return f"dm-{digest}"
+    return DM_PREFIX + digest

@@ -27,6 +27,7 @@ from domain.commands import (
 from domain.errors import (
     AlreadyMember,
     DirectMessageRule,
+    InvalidInput,
     MessageDeleted,
     MessageNotFound,
     NotAMember,
@@ -48,7 +49,7 @@ from domain.events import (
     UserLeft,
 )
 from domain.events import MessageDeleted as MessageDeletedEvent
-from domain.ids import dm_room_id
+from domain.ids import DM_PREFIX, dm_room_id
 from domain.rules import check_attachments, check_id, check_name, check_text
 
 
@@ -152,6 +153,8 @@ def decide_create(
     command: CreateRoom, actor: str, room: RoomState | None, _: MessageState | None
 ) -> tuple[Event, ...]:
     check_id(command.room_id, "a room id")
+    if command.room_id.startswith(DM_PREFIX):
+        raise InvalidInput(f"room ids starting with {DM_PREFIX!r} are kept for direct messages")
     name = check_name(command.name)
     members = tuple(dict.fromkeys((actor, *(check_id(m, "a user id") for m in command.members))))
     if len(members) > limits.MAX_INITIAL_MEMBERS:
