@@ -15,7 +15,7 @@ from adapters.event_codec import to_event_item
 from adapters.event_store import DynamoEventStore
 from adapters.view_store import DynamoViewStore
 from application.service import ChatService
-from domain.events import Envelope, MessageCreated
+from domain.events import Attachment, Envelope, MessageCreated
 from domain.projection import Views
 from functions.projector import handler
 from local.provision import Stage
@@ -105,18 +105,22 @@ def test_the_projector_builds_the_views_and_publishes_each_event(
     room = chat.create_room("alice", "General", ("bob",))
     sent = chat.send("bob", room.room_id, "hello alice", client_id="m-1")
     chat.edit("bob", room.room_id, sent.seq, "hello, alice")
-    chat.send("alice", room.room_id, "hi bob")
+    photo = Attachment(f"rooms/{room.room_id}/f1/cat.png", "cat.png", "image/png", 2048)
+    chat.send("alice", room.room_id, "hi bob", attachments=(photo,))
     chat.mark_read("alice", room.room_id, 4)
 
     response, _ = project(reader)
 
     assert response == {"batchItemFailures": []}
     inbox = {entry["room_id"]: entry for entry in view_store.inbox("bob")}
-    assert inbox[room.room_id]["unread"] == 2
+    assert inbox[room.room_id]["unread"] == 1  # alice's reply; bob's own message is seen
     assert inbox[room.room_id]["last_message"]["preview"] == "hi bob"
     assert view_store.inbox("alice")[0]["unread"] == 0
     history = view_store.messages(room.room_id)
     assert [m["text"] for m in history] == ["hi bob", "hello, alice"]
+    assert history[0]["attachments"] == [
+        {"key": photo.key, "name": "cat.png", "content_type": "image/png", "size": 2048}
+    ]
     assert sorted(view_store.members(room.room_id)) == ["alice", "bob"]
 
     published = received(bus_queue)

@@ -65,13 +65,27 @@ def test_every_room_event_moves_the_rooms_last_seq(chat: ChatService, room: str)
         assert room_row(views_of(chat), room)["last_seq"] == seq
 
 
-def test_a_message_costs_two_writes_whatever_the_rooms_size(chat: ChatService) -> None:
+def test_a_message_costs_three_writes_whatever_the_rooms_size(chat: ChatService) -> None:
     crowd = tuple(f"user{i}" for i in range(50))
     room = chat.create_room("alice", "big", crowd).room_id
 
     sent = chat.send("alice", room, "hello everyone")
 
-    assert [w.key for w in project(sent.events[0])] == [message_key(room, 2), room_key(room)]
+    assert [w.key for w in project(sent.events[0])] == [
+        message_key(room, 2),
+        room_key(room),
+        inbox_key("alice", room),
+    ]
+
+
+def test_your_own_messages_are_never_unread_for_you(chat: ChatService, room: str) -> None:
+    chat.send("bob", room, "one")
+    chat.send("alice", room, "two")
+
+    views = views_of(chat)
+
+    assert unread(room_row(views, room), inbox_row(views, "alice", room)) == 0
+    assert unread(room_row(views, room), inbox_row(views, "carol", room)) == 2
 
 
 def test_a_duplicate_event_changes_no_row(chat: ChatService, room: str) -> None:
@@ -221,11 +235,12 @@ def test_a_projected_message_keeps_its_ordinal_and_client_id() -> None:
         "room#r1", 4, "message.created", 1, "t", "bob", "e", "c",
         MessageCreated("hi", 2, client_id="m-1"),
     )  # fmt: skip
-    message, meta = project(sent)
+    message, meta, author = project(sent)
 
     assert message.fields["n"] == 2 and message.fields["client_id"] == "m-1"
     assert meta.fields["message_count"] == 2
-    assert message.version == meta.version == 4
+    assert message.version == meta.version == author.version == 4
+    assert author.fields["sent_n"] == 2
 
 
 def test_folding_the_log_gives_the_rows_applying_each_write_gives(chat: ChatService) -> None:

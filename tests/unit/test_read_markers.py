@@ -83,10 +83,14 @@ def test_unread_counts_the_messages_after_the_marker(chat: ChatService, room: st
     assert unread_of(chat, "carol", room) == 4
 
 
-def test_own_messages_count_until_read_like_any_other(chat: ChatService, room: str) -> None:
+def test_sending_a_message_marks_everything_before_it_as_seen_by_its_author(
+    chat: ChatService, room: str
+) -> None:
+    post(chat, room, "theirs", author="alice")
     post(chat, room, "mine", author="bob")
 
-    assert unread_of(chat, "bob", room) == 1
+    assert unread_of(chat, "bob", room) == 0
+    assert unread_of(chat, "alice", room) == 1
 
 
 def test_history_from_before_joining_is_never_unread(chat: ChatService, room: str) -> None:
