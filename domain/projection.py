@@ -7,15 +7,16 @@ The views live in one table of rows keyed `(pk, sk)`:
 | room     | `room#<id>`     | `meta`             | every room event (last seq, last message)    |
 | member   | `room#<id>`     | `member#<user>`    | room.created, user.joined, user.left         |
 | message  | `room#<id>`     | `msg#<seq:012>`    | message.created / updated / deleted          |
-| inbox    | `inbox#<user>`  | `room#<id>`        | membership (room stream), read marker (user) |
+| inbox    | `inbox#<user>`  | `room#<id>`        | membership and own messages (room stream),   |
+|          |                 |                    | read marker (the reader's stream)            |
 
 Each write names the attribute that holds the source version it reflects (`src` for the room
 stream, `rsrc` for the reader's stream) and is applied only if the row is older: a duplicate or a
 re-delivered event is a no-op, and the two streams that touch an inbox row never overwrite each
 other's fields, so the result does not depend on the order in which the streams arrive.
 
-A message costs two writes (its row and the room row) whatever the room's size; unread counts are
-computed when read, from the room's message count and the reader's marker.
+A message costs three writes (its row, the room row, its author's inbox row) whatever the room's
+size; unread counts are computed when read, from the room's message count and the reader's marker.
 """
 
 from __future__ import annotations
