@@ -163,7 +163,11 @@ def test_a_redelivered_batch_changes_nothing(
 
 
 def test_an_undecodable_record_fails_alone_and_its_stream_waits_behind_it(
-    chat: ChatService, reader: StreamReader, view_store: DynamoViewStore, stage: Stage
+    chat: ChatService,
+    reader: StreamReader,
+    view_store: DynamoViewStore,
+    stage: Stage,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     room = chat.create_room("alice", "General")
     other = chat.create_room("bob", "Other")
@@ -216,3 +220,7 @@ def test_an_undecodable_record_fails_alone_and_its_stream_waits_behind_it(
     ]
     assert view_store.inbox("bob")[0]["last_message"]["preview"] == "still delivered"
     assert view_store.messages(room.room_id) == []
+    undecodable = [r for r in caplog.records if r.getMessage() == "undecodable event record"]
+    assert len(undecodable) == 1 and undecodable[0].levelname == "ERROR"
+    assert undecodable[0].sequence == sequence("2")  # type: ignore[attr-defined]
+    assert "message.teleported" in undecodable[0].reason  # type: ignore[attr-defined]
