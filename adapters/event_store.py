@@ -1,7 +1,7 @@
 """The event log on DynamoDB.
 
 Items of the events table (`pk` string, `sk` number):
-- event: `pk` = stream (`room#<id>`, `user#<id>`), `sk` = version 1, 2, 3 ...; attributes type, v,
+- event: `pk` = stream (`room#<id>`, `read#<user>#<room>`), `sk` = version 1, 2, 3 ...; type, v,
   at, actor, event_id, command_id, data (msgspec JSON).
 - stream head: `sk` = 0 of the stream; version, and the rules' state after it.
 - command record: `cmd#<actor>#<client id>`, `sk` = 0; what the command wrote (kept 7 days).
@@ -10,8 +10,8 @@ Items of the events table (`pk` string, `sk` number):
 An append is one TransactWriteItems: every event `attribute_not_exists` (the log is immutable), the
 head conditional on the version the decision was made from (optimistic concurrency per stream), the
 command record `attribute_not_exists` (a retry never writes twice) and a tombstone per deletion.
-Loading what a command needs is one TransactGetItems of those same items, so a command costs two
-calls whatever the length of the stream.
+Loading what a command needs is one consistent read of those same items (transactional when a
+message's state is involved), so a command costs two calls whatever the length of the stream.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import msgspec
 from botocore.exceptions import ClientError
@@ -37,7 +37,7 @@ from application.ports import (
 )
 from domain.events import Envelope, MessageCreated, MessageDeleted
 from domain.ids import stream_entity
-from domain.rooms import MessageState, RoomState, UserState
+from domain.rooms import MessageState, ReaderState, RoomState
 
 RECORD_TTL_SECONDS: Final = 7 * 24 * 3600
 SCAN_SEGMENTS: Final = 4
@@ -68,17 +68,18 @@ class DynamoEventStore:
         wanted: list[tuple[str, Item]] = []
         if request.room_stream:
             wanted.append(("room", _key(request.room_stream)))
-        if request.user_stream:
-            wanted.append(("user", _key(request.user_stream)))
+        if request.reader_stream:
+            wanted.append(("reader", _key(request.reader_stream)))
         if request.command_key:
             wanted.append(("record", _key("cmd#" + request.command_key)))
         seq = request.message_seq
         if request.room_stream and seq is not None and seq > 0:
             wanted.append(("message", _key(request.room_stream, seq)))
-            wanted.append(("tomb", _key(_tombstone_pk(request.room_stream, seq))))
+            if not request.at_or_before:  # a read marker counts deleted messages too
+                wanted.append(("tomb", _key(_tombstone_pk(request.room_stream, seq))))
         if not wanted:
             return Loaded()
-        found = self._get(wanted, atomic="message" in dict(wanted))
+        found = self._get(wanted, atomic="tomb" in dict(wanted))
         room = _state(found.get("room"), RoomState)
         message = _message(found.get("message"), deleted="tomb" in found)
         if (
@@ -91,7 +92,7 @@ class DynamoEventStore:
         ):
             message = self._message_at_or_before(request.room_stream, seq)
         return Loaded(
-            room, _state(found.get("user"), UserState), message, _record(found.get("record"))
+            room, _state(found.get("reader"), ReaderState), message, _record(found.get("record"))
         )
 
     def _get(self, wanted: list[tuple[str, Item]], atomic: bool) -> dict[str, Item]:
@@ -102,9 +103,14 @@ class DynamoEventStore:
         read costs half the capacity of a transactional one."""
         self.calls += 1
         if atomic:
-            response = self.dynamodb.transact_get_items(
-                TransactItems=[{"Get": {"TableName": self.table, "Key": key}} for _, key in wanted]
-            )
+            try:
+                response = self.dynamodb.transact_get_items(
+                    TransactItems=[
+                        {"Get": {"TableName": self.table, "Key": key}} for _, key in wanted
+                    ]
+                )
+            except ClientError as error:
+                _raise_cancelled(error, None)  # a write in flight on these items: load again
             return {
                 name: got["Item"]
                 for (name, _), got in zip(wanted, response["Responses"], strict=True)
@@ -283,7 +289,7 @@ def _record_put(table: str, record: CommandRecord) -> Item:
     }
 
 
-def _raise_cancelled(error: ClientError, record_index: int | None) -> None:
+def _raise_cancelled(error: ClientError, record_index: int | None) -> NoReturn:
     """Turn a cancelled transaction into the application's terms, or re-raise."""
     if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
         raise error

@@ -22,6 +22,11 @@ def create_table(table: Table, name: str, dynamodb: Any) -> dict[str, Any]:
     if table.stream:
         request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream}
     description = dynamodb.create_table(**request)["TableDescription"]
+    if table.point_in_time_recovery:
+        dynamodb.update_continuous_backups(
+            TableName=name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
     if table.ttl_attribute:
         dynamodb.update_time_to_live(
             TableName=name,

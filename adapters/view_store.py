@@ -79,6 +79,8 @@ class DynamoViewStore:
     def messages(self, room_id: str, before: int | None = None, limit: int = 50) -> list[Row]:
         """A page of history, newest first, strictly before `before` (a seq) when given."""
         limit = max(1, min(limit, HISTORY_MAX))
+        if before is not None and before <= 1:
+            return []  # no message has a seq below 1
         upper = message_sk(before - 1) if before is not None else message_sk(10**12 - 1)
         response = self.dynamodb.query(
             TableName=self.table,

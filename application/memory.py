@@ -18,21 +18,21 @@ from application.ports import (
 )
 from domain.events import Envelope, MessageCreated, MessageDeleted
 from domain.projection import Views, Write
-from domain.rooms import MessageState, RoomState, UserState, evolve_message
+from domain.rooms import MessageState, ReaderState, RoomState, evolve_message
 
 
 class InMemoryEventStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.streams: dict[str, list[Envelope]] = {}
-        self.heads: dict[str, RoomState | UserState] = {}
+        self.heads: dict[str, RoomState | ReaderState] = {}
         self.records: dict[str, CommandRecord] = {}
         self.appended: list[Envelope] = []  # in commit order, as a stream would deliver them
 
     def load(self, request: LoadRequest) -> Loaded:
         with self._lock:
             room = self.heads.get(request.room_stream or "")
-            user = self.heads.get(request.user_stream or "")
+            reader = self.heads.get(request.reader_stream or "")
             record = self.records.get(request.command_key or "")
             message = None
             if request.room_stream and request.message_seq is not None:
@@ -41,7 +41,7 @@ class InMemoryEventStore:
                 )
         return Loaded(
             room if isinstance(room, RoomState) else None,
-            user if isinstance(user, UserState) else None,
+            reader if isinstance(reader, ReaderState) else None,
             message,
             record,
         )

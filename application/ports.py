@@ -9,7 +9,7 @@ import msgspec
 
 from domain.events import Envelope
 from domain.projection import Write
-from domain.rooms import MessageState, RoomState, UserState
+from domain.rooms import MessageState, ReaderState, RoomState
 
 
 class CommandRecord(msgspec.Struct, frozen=True):
@@ -25,7 +25,7 @@ class CommandRecord(msgspec.Struct, frozen=True):
 
 class LoadRequest(msgspec.Struct, frozen=True):
     room_stream: str | None = None
-    user_stream: str | None = None
+    reader_stream: str | None = None
     command_key: str | None = None
     # The message the command addresses; with `at_or_before`, the newest message at or before seq.
     message_seq: int | None = None
@@ -34,7 +34,7 @@ class LoadRequest(msgspec.Struct, frozen=True):
 
 class Loaded(msgspec.Struct, frozen=True):
     room: RoomState | None = None
-    user: UserState | None = None
+    reader: ReaderState | None = None
     message: MessageState | None = None
     record: CommandRecord | None = None
 
@@ -45,7 +45,7 @@ class Append(msgspec.Struct, frozen=True):
     stream: str
     expected: int
     events: tuple[Envelope, ...]
-    head: RoomState | UserState
+    head: RoomState | ReaderState
     record: CommandRecord | None = None
 
 

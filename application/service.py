@@ -1,7 +1,7 @@
 """The chat application service: load -> decide -> append, for every caller of the product.
 
 Collaborators are passed in (store, clock, id generator), so tests use fakes and the Lambda
-functions use the DynamoDB adapters; see `application.bootstrap`.
+functions use the DynamoDB adapters.
 """
 
 from __future__ import annotations
@@ -38,18 +38,18 @@ from domain.commands import (
 )
 from domain.errors import DomainError
 from domain.events import Attachment, Envelope, Event, event_type
-from domain.ids import USER_PREFIX, room_stream, user_stream
+from domain.ids import READ_PREFIX, reader_stream, room_stream
 from domain.rooms import (
+    ReaderState,
     RoomState,
-    UserState,
     decide,
     decide_read,
+    evolve_reader,
     evolve_room,
-    evolve_user,
     room_of,
     target_seq,
 )
-from domain.rules import check_id
+from domain.rules import check_command, check_id
 
 MAX_ATTEMPTS: Final = 30
 
@@ -151,16 +151,17 @@ class ChatService:
         check_id(actor, "a user id")
         if client_id:
             check_id(client_id, "a client id")
+        check_command(command)
         key = f"{actor}#{client_id}" if client_id else None
         print_ = _fingerprint(command)
         for attempt in range(self.max_attempts):
-            loaded = self.store.load(_request(actor, command, key))
-            if loaded.record is not None:
-                return self._replayed(loaded.record, print_)
-            append, outcome = self._decide(actor, command, loaded, key, print_)
-            if append is None:
-                return outcome
             try:
+                loaded = self.store.load(_request(actor, command, key))
+                if loaded.record is not None:
+                    return self._replayed(loaded.record, print_)
+                append, outcome = self._decide(actor, command, loaded, key, print_)
+                if append is None:
+                    return outcome
                 self.store.append(append)
             except VersionConflict:
                 self.sleep(min(0.001 * 2**attempt, 0.05) * random.random())
@@ -175,10 +176,14 @@ class ChatService:
     ) -> tuple[Append | None, Outcome]:
         """The events of `command` on the loaded state, and the append that would commit them."""
         room = loaded.room
-        head: RoomState | UserState | None
+        head: RoomState | ReaderState | None
         if isinstance(command, MarkRead):
-            room_id, stream, head = command.room_id, user_stream(actor), loaded.user
-            events = decide_read(command, actor, room, loaded.message, loaded.user)
+            room_id, stream, head = (
+                command.room_id,
+                reader_stream(actor, command.room_id),
+                loaded.reader,
+            )
+            events = decide_read(command, actor, room, loaded.message, loaded.reader)
         else:
             room_id = room_of(command, actor)
             stream, head = room_stream(room_id), room
@@ -236,18 +241,22 @@ def _request(actor: str, command: Command, key: str | None) -> LoadRequest:
     """What to load for a command: the room's head, the reader's head, the addressed message."""
     if isinstance(command, MarkRead):
         return LoadRequest(
-            room_stream(command.room_id), user_stream(actor), key, command.seq, at_or_before=True
+            room_stream(command.room_id),
+            reader_stream(actor, command.room_id),
+            key,
+            command.seq,
+            at_or_before=True,
         )
     return LoadRequest(room_stream(room_of(command, actor)), None, key, target_seq(command))
 
 
 def _fold(
-    head: RoomState | UserState | None, envelopes: tuple[Envelope, ...]
-) -> RoomState | UserState:
+    head: RoomState | ReaderState | None, envelopes: tuple[Envelope, ...]
+) -> RoomState | ReaderState:
     state = head
     for envelope in envelopes:
-        if envelope.stream.startswith(USER_PREFIX):
-            state = evolve_user(state if isinstance(state, UserState) else None, envelope)
+        if envelope.stream.startswith(READ_PREFIX):
+            state = evolve_reader(state if isinstance(state, ReaderState) else None, envelope)
         else:
             state = evolve_room(state if isinstance(state, RoomState) else None, envelope)
     assert state is not None

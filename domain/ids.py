@@ -6,15 +6,23 @@ import hashlib
 
 ROOM_PREFIX = "room#"
 DM_PREFIX = "dm-"
-USER_PREFIX = "user#"
+READ_PREFIX = "read#"
 
 
 def room_stream(room_id: str) -> str:
     return ROOM_PREFIX + room_id
 
 
-def user_stream(user_id: str) -> str:
-    return USER_PREFIX + user_id
+def reader_stream(user_id: str, room_id: str) -> str:
+    """One small stream per reader and room: its head is a single marker, however many rooms the
+    reader belongs to."""
+    return f"{READ_PREFIX}{user_id}#{room_id}"
+
+
+def reader_of(stream: str) -> tuple[str, str]:
+    """`read#<user>#<room>` -> (user, room); ids never contain '#'."""
+    _, user_id, room_id = stream.split("#", 2)
+    return user_id, room_id
 
 
 def stream_entity(stream: str) -> str:

@@ -37,6 +37,7 @@ from domain.events import (
     UserJoined,
     UserLeft,
 )
+from domain.ids import reader_of
 from domain.limits import PREVIEW_CHARS
 
 Key = tuple[str, str]
@@ -239,7 +240,7 @@ def _message_deleted(env: Envelope, event: MessageDeleted) -> tuple[Write, ...]:
 
 
 def _read_marked(env: Envelope, event: ReadMarked) -> tuple[Write, ...]:
-    user_id = env.stream[5:]
+    user_id = reader_of(env.stream)[0]
     row = read_row(env, event, user_id, event.room_id)
     return (Write(inbox_key(user_id, event.room_id), READ_GUARD, env.version, row),)
 
@@ -358,7 +359,7 @@ class Views:
         return names
 
     def _inbox_names(self, stream: str) -> tuple[str, str]:
-        user_id = stream[5:]
+        user_id = reader_of(stream)[0]
         user_id = self._names.setdefault(user_id, user_id)
         names = self._inboxes[stream] = ("inbox#" + user_id, user_id)
         return names

@@ -49,7 +49,7 @@ from domain.events import (
     UserLeft,
 )
 from domain.events import MessageDeleted as MessageDeletedEvent
-from domain.ids import DM_PREFIX, dm_room_id
+from domain.ids import DM_PREFIX, dm_room_id, reader_of
 from domain.rules import check_attachments, check_id, check_name, check_text
 
 
@@ -73,10 +73,13 @@ class MessageState(msgspec.Struct, frozen=True):
     deleted: bool = False
 
 
-class UserState(msgspec.Struct, frozen=True):
+class ReaderState(msgspec.Struct, frozen=True):
+    """A reader's marker in one room."""
+
     user_id: str
+    room_id: str
     version: int = 0
-    read: dict[str, int] = msgspec.field(default_factory=dict)
+    seq: int = 0
 
 
 # --- evolve ------------------------------------------------------------------------------------
@@ -115,13 +118,11 @@ def evolve_message(state: MessageState | None, envelope: Envelope) -> MessageSta
     return state
 
 
-def evolve_user(state: UserState | None, envelope: Envelope) -> UserState:
-    user_id = envelope.stream.partition("#")[2]
-    current = state or UserState(user_id)
+def evolve_reader(state: ReaderState | None, envelope: Envelope) -> ReaderState:
+    user_id, room_id = reader_of(envelope.stream)
     event = envelope.data
-    if isinstance(event, ReadMarked):
-        return UserState(user_id, envelope.version, {**current.read, event.room_id: event.seq})
-    return msgspec.structs.replace(current, version=envelope.version)
+    seq = event.seq if isinstance(event, ReadMarked) else state.seq if state else 0
+    return ReaderState(user_id, room_id, envelope.version, seq)
 
 
 # --- decide ------------------------------------------------------------------------------------
@@ -234,7 +235,7 @@ def decide_read(
     actor: str,
     room: RoomState | None,
     latest_seen: MessageState | None,
-    reader: UserState | None,
+    reader: ReaderState | None,
 ) -> tuple[Event, ...]:
     """Move the actor's read marker forward to `seq` (clamped to the room's head).
 
@@ -246,7 +247,7 @@ def decide_read(
         n = state.messages
     else:
         n = latest_seen.n if latest_seen is not None and latest_seen.seq <= seq else 0
-    current = reader.read.get(command.room_id, 0) if reader is not None else 0
+    current = reader.seq if reader is not None else 0
     if seq <= current:
         return ()
     return (ReadMarked(command.room_id, seq, n),)

@@ -92,21 +92,40 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         errors = [_condition_error(self, op, key) for _, op, key in operations]
         if any(code is not None for code, _, _ in errors):
             raise TransactionCanceledException(errors)
-        for op_type, op, key in operations:
-            names = op.get("ExpressionAttributeNames")
-            values = op.get("ExpressionAttributeValues")
-            if op_type == "Put":
-                self.put_item(op["TableName"], op["Item"])
-            elif op_type == "Delete":
-                self.delete_item(op["TableName"], key)
-            elif op_type == "Update":
-                self.update_item(
-                    op["TableName"],
-                    key,
-                    update_expression=op["UpdateExpression"],
-                    expression_attribute_names=names,
-                    expression_attribute_values=values,
-                )
+        before = [
+            (op["TableName"], key, self.get_item(op["TableName"], key)) for _, op, key in operations
+        ]
+        try:
+            _write_all(self, operations)
+        except Exception:
+            # A write refused on its own (item too large, bad type): put back what was there,
+            # so the transaction stays all or nothing.
+            for table, key, item in before:
+                if item is None:
+                    self.delete_item(table, key)
+                else:
+                    self.put_item(table, item.to_json()["Attributes"])
+            raise
+
+
+def _write_all(
+    self: DynamoDBBackend, operations: list[tuple[str, dict[str, Any], dict[str, Any]]]
+) -> None:
+    for op_type, op, key in operations:
+        names = op.get("ExpressionAttributeNames") or {}
+        values = op.get("ExpressionAttributeValues") or {}
+        if op_type == "Put":
+            self.put_item(op["TableName"], op["Item"])
+        elif op_type == "Delete":
+            self.delete_item(op["TableName"], key)
+        elif op_type == "Update":
+            self.update_item(
+                op["TableName"],
+                key,
+                update_expression=op["UpdateExpression"],
+                expression_attribute_names=names,
+                expression_attribute_values=values,
+            )
 
 
 def install() -> None:

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from domain.events import Envelope, UnknownEvent
@@ -52,7 +53,8 @@ def fold_log(
     until: str | None = None,
     progress: Progress | None = None,
 ) -> tuple[Views, list[str]]:
-    """Decode every event, keep those at or before `until`, and fold them stream by stream.
+    """Decode every event and fold the log stream by stream, each stream up to its first event
+    after `until` (clocks of different writers may disagree, so a stream is cut, never holed).
 
     Returns the views and the reasons of the events that could not be decoded.
     """
@@ -60,16 +62,35 @@ def fold_log(
     unreadable: list[str] = []
     for item in items:
         try:
-            envelope = decode(item)
+            envelopes.append(decode(item))
         except UnknownEvent as error:
             unreadable.append(str(error))
-            continue
-        if until is None or envelope.at <= until:
-            envelopes.append(envelope)
         if progress:
             progress.tick()
     envelopes.sort(key=lambda e: (e.stream, e.version))
+    if until is not None:
+        envelopes = list(cut_streams(envelopes, until))
     return Views().fold(envelopes), unreadable
+
+
+def cut_streams(envelopes: list[Envelope], until: str) -> Iterator[Envelope]:
+    stopped: str | None = None
+    for envelope in envelopes:
+        if envelope.stream == stopped:
+            continue
+        if envelope.at > until:
+            stopped = envelope.stream
+            continue
+        yield envelope
+
+
+def normalize_time(text: str) -> str:
+    """Any ISO-8601 time -> the log's own UTC format, so comparing as text is comparing times."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def drift(folded: Views, live: Iterable[Row]) -> Drift:

@@ -131,4 +131,4 @@ def test_a_scan_returns_every_event_and_no_bookkeeping_item(
 
     assert len(scanned) == 5
     assert ("room#" + room.room_id, 3) in scanned
-    assert ("user#bob", 1) in scanned
+    assert ("read#bob#" + room.room_id, 1) in scanned

@@ -128,3 +128,58 @@ def test_an_export_writes_the_log_as_json_lines_in_stream_order(
     envelopes = [decode_envelope(line) for line in out.read_bytes().splitlines()]
     assert len(envelopes) == 7
     assert envelopes == sorted(envelopes, key=lambda e: (e.stream, e.version))
+
+
+def test_live_views_cannot_be_rolled_back_to_a_time(live: ChatService, stage: Stage) -> None:
+    with pytest.raises(SystemExit):
+        main(["replay", "--prefix", stage.prefix, "--in-place", "--until", "2026-11-25T10:01:00Z"])
+
+
+def test_until_takes_any_iso_time_and_means_utc(live: ChatService, stage: Stage) -> None:
+    fresh = f"{stage.prefix}-views-tz"
+
+    assert (
+        main(
+            [
+                "replay",
+                "--prefix",
+                stage.prefix,
+                "--until",
+                "2026-11-25T11:01+01:00",
+                "--into",
+                fresh,
+            ]
+        )
+        == 0
+    )
+
+    rooms = [r for r in DynamoViewStore(fresh).scan_rows() if r["sk"] == "meta"]
+    assert len(rooms) == 1 and rooms[0]["message_count"] == 1
+
+
+def test_nothing_is_written_while_some_events_cannot_be_read(
+    live: ChatService, stage: Stage, view_store: DynamoViewStore
+) -> None:
+    client("dynamodb").put_item(
+        TableName=stage.tables["events"],
+        Item={
+            "pk": {"S": "room#from-the-future"},
+            "sk": {"N": "1"},
+            "type": {"S": "room.created"},
+            "v": {"N": "99"},
+            "at": {"S": "2026-11-25T10:00:00.000Z"},
+            "actor": {"S": "alice"},
+            "event_id": {"S": "e"},
+            "command_id": {"S": "c"},
+            "data": {"S": "{}"},
+        },
+    )
+    before = sorted(view_store.scan_rows(), key=lambda r: (r["pk"], r["sk"]))
+    view_store.delete_rows([(before[0]["pk"], before[0]["sk"])])
+
+    assert main(["replay", "--prefix", stage.prefix, "--in-place"]) == 1
+    assert main(["replay", "--prefix", stage.prefix, "--into", f"{stage.prefix}-never"]) == 1
+
+    assert len(list(view_store.scan_rows())) == len(before) - 1
+    tables = client("dynamodb").list_tables()["TableNames"]
+    assert f"{stage.prefix}-never" not in tables

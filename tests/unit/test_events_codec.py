@@ -246,7 +246,7 @@ def test_a_room_event_is_published_by_room_and_seq() -> None:
 
 
 def test_a_read_marker_is_published_by_its_reader_and_room() -> None:
-    body = detail(envelope(ReadMarked("r1", 4, 2), version=9, stream="user#alice"))
+    body = detail(envelope(ReadMarked("r1", 4, 2), version=9, stream="read#alice#r1"))
 
     assert (body["room_id"], body["seq"], body["user_id"]) == ("r1", 4, "alice")
     assert body["data"] == {"room_id": "r1", "seq": 4, "n": 2}

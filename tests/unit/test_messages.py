@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import msgspec
 import pytest
 
 from application.memory import InMemoryEventStore
@@ -457,3 +458,39 @@ def test_the_latest_flag_of_an_edit_is_decided_on_the_room_state() -> None:
 
     assert decide(Edit("r1", 3, "x"), "bob", room, older) == (MessageUpdated(3, "x", False),)
     assert decide(Edit("r1", 4, "x"), "bob", room, latest) == (MessageUpdated(4, "x", True),)
+
+
+def test_an_attachment_larger_than_an_upload_may_be_is_refused(
+    chat: ChatService, room: str
+) -> None:
+    with pytest.raises(TooLarge):
+        chat.send("alice", room, "x", attachments=(attachment(room, size=10**40),))
+
+
+@pytest.mark.parametrize(
+    "field", [{"name": "x" * 500_000}, {"name": " "}, {"content_type": "nonsense"}]
+)
+def test_an_attachment_with_an_unusable_name_or_type_is_refused(
+    chat: ChatService, room: str, field: dict[str, str]
+) -> None:
+    bad = msgspec.structs.replace(attachment(room), **field)
+
+    with pytest.raises(InvalidInput):
+        chat.send("alice", room, "x", attachments=(bad,))
+
+
+def test_text_that_is_not_valid_unicode_is_refused(chat: ChatService, room: str) -> None:
+    with pytest.raises(InvalidInput):
+        chat.send("alice", room, "half a pair \ud83d")
+
+
+def test_a_seq_beyond_exact_numbers_is_refused_before_any_lookup(
+    chat: ChatService, room: str
+) -> None:
+    with pytest.raises(InvalidInput):
+        chat.edit("alice", room, 10**40, "changed")
+
+
+def test_a_room_id_that_could_never_exist_is_refused_before_any_lookup(chat: ChatService) -> None:
+    with pytest.raises(InvalidInput):
+        chat.send("alice", "x" * 3000, "hello")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from application.service import ChatService, Outcome
 from domain.events import Envelope, MessageCreated, RoomCreated
+from domain.ids import reader_stream
 from domain.projection import (
     READ_GUARD,
     ROOM_GUARD,
@@ -123,7 +124,7 @@ def test_the_two_streams_of_an_inbox_row_do_not_overwrite_each_other(
     chat.mark_read("bob", room, 2)
     chat.leave("bob", room)
     room_events = memory(chat).read_stream("room#" + room)
-    reader_events = memory(chat).read_stream("user#bob")
+    reader_events = memory(chat).read_stream(reader_stream("bob", room))
 
     room_first = Views().fold(room_events + reader_events)
     reader_first = Views().fold(reader_events + room_events)

@@ -8,9 +8,9 @@ from application.service import ChatService
 from domain.commands import MarkRead
 from domain.errors import NotAMember, RoomNotFound
 from domain.events import ReadMarked
-from domain.ids import user_stream
+from domain.ids import reader_stream
 from domain.projection import unread
-from domain.rooms import MessageState, RoomState, UserState, decide_read
+from domain.rooms import MessageState, ReaderState, RoomState, decide_read
 from tests.unit.support import inbox_row, memory, room_row, views_of
 
 
@@ -32,7 +32,7 @@ def test_marking_read_moves_the_readers_marker_on_their_own_stream(
 
     assert outcome.seq == 3
     assert [(e.stream, e.version, e.data) for e in outcome.events] == [
-        (user_stream("bob"), 1, ReadMarked(room, 3, n=2))
+        (reader_stream("bob", room), 1, ReadMarked(room, 3, n=2))
     ]
     assert len(memory(chat).read_stream("room#" + room)) == 3
     row = inbox_row(views_of(chat), "bob", room)
@@ -46,7 +46,7 @@ def test_only_members_mark_a_room_read(chat: ChatService, room: str) -> None:
         chat.mark_read("mallory", room, 2)
     with pytest.raises(RoomNotFound):
         chat.mark_read("bob", "nowhere", 2)
-    assert memory(chat).read_stream(user_stream("mallory")) == []
+    assert memory(chat).read_stream(reader_stream("mallory", room)) == []
 
 
 def test_a_read_marker_only_moves_forward(chat: ChatService, room: str) -> None:
@@ -195,12 +195,21 @@ def test_a_message_after_the_marker_is_not_counted_as_read() -> None:
 
 @pytest.mark.parametrize("seq", [-3, 0, 2, 4])
 def test_a_marker_never_moves_back_or_stays_put(seq: int) -> None:
-    reader = UserState("bob", version=1, read={"r1": 4})
+    reader = ReaderState("bob", "r1", version=1, seq=4)
 
     assert decide_read(MarkRead("r1", seq), "bob", ROOM, None, reader) == ()
 
 
-def test_a_marker_in_another_room_does_not_hold_this_one_back() -> None:
-    reader = UserState("bob", version=1, read={"elsewhere": 6})
+def test_each_room_keeps_its_own_small_marker_stream_for_each_reader(
+    chat: ChatService, room: str
+) -> None:
+    other = chat.create_room("alice", "Other", ("bob",)).room_id
+    post(chat, room, "one", "two")
+    post(chat, other, "elsewhere")
+    chat.mark_read("bob", other, 2)
 
-    assert decide_read(MarkRead("r1", 6), "bob", ROOM, None, reader) == (ReadMarked("r1", 6, 3),)
+    marked = chat.mark_read("bob", room, 3)
+
+    assert [e.stream for e in marked.events] == [reader_stream("bob", room)]
+    assert [e.version for e in marked.events] == [1]
+    assert unread_of(chat, "bob", room) == 0 and unread_of(chat, "bob", other) == 0
