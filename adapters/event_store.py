@@ -6,6 +6,9 @@ Items of the events table (`pk` string, `sk` number):
 - stream head: `sk` = 0 of the stream; version, and the rules' state after it.
 - command record: `cmd#<actor>#<client id>`, `sk` = 0; what the command wrote (kept 7 days).
 - tombstone: `tomb#<room>#<seq>`, `sk` = 0; the message at seq was deleted.
+- membership: `member#<room>#<user>`, `sk` = 0; present while the user belongs to the room. The
+  head holds only the member count, so its size (and a send's write cost) does not grow with the
+  room; a decision loads the memberships it concerns (the actor's, an invitee's).
 
 An append is one TransactWriteItems: every event `attribute_not_exists` (the log is immutable), the
 head conditional on the version the decision was made from (optimistic concurrency per stream), the
@@ -35,7 +38,14 @@ from application.ports import (
     LoadRequest,
     VersionConflict,
 )
-from domain.events import Envelope, MessageCreated, MessageDeleted
+from domain.events import (
+    Envelope,
+    MessageCreated,
+    MessageDeleted,
+    RoomCreated,
+    UserJoined,
+    UserLeft,
+)
 from domain.ids import stream_entity
 from domain.rooms import MessageState, ReaderState, RoomState
 
@@ -47,6 +57,28 @@ _DONE = object()
 
 def _key(pk: str, sk: int = 0) -> Item:
     return {"pk": {"S": pk}, "sk": {"N": str(sk)}}
+
+
+def _member_pk(room_id: str, user_id: str) -> str:
+    return f"member#{room_id}#{user_id}"
+
+
+def _membership_writes(table: str, events: tuple[Envelope, ...]) -> list[Item]:
+    writes: list[Item] = []
+    for envelope in events:
+        event, room_id = envelope.data, stream_entity(envelope.stream)
+        since = {"since": {"N": str(envelope.version)}}
+        if isinstance(event, RoomCreated):
+            for user in event.members:
+                item = {**_key(_member_pk(room_id, user)), **since}
+                writes.append({"Put": {"TableName": table, "Item": item}})
+        elif isinstance(event, UserJoined):
+            item = {**_key(_member_pk(room_id, event.user_id)), **since}
+            writes.append({"Put": {"TableName": table, "Item": item}})
+        elif isinstance(event, UserLeft):
+            key = _key(_member_pk(room_id, event.user_id))
+            writes.append({"Delete": {"TableName": table, "Key": key}})
+    return writes
 
 
 def _tombstone_pk(stream: str, seq: int) -> str:
@@ -72,6 +104,11 @@ class DynamoEventStore:
             wanted.append(("reader", _key(request.reader_stream)))
         if request.command_key:
             wanted.append(("record", _key("cmd#" + request.command_key)))
+        if request.room_stream:
+            room_id = stream_entity(request.room_stream)
+            wanted.extend(
+                (f"member:{user}", _key(_member_pk(room_id, user))) for user in request.members
+            )
         seq = request.message_seq
         if request.room_stream and seq is not None and seq > 0:
             wanted.append(("message", _key(request.room_stream, seq)))
@@ -81,6 +118,9 @@ class DynamoEventStore:
             return Loaded()
         found = self._get(wanted, atomic="tomb" in dict(wanted))
         room = _state(found.get("room"), RoomState)
+        if room is not None:
+            members = frozenset(user for user in request.members if f"member:{user}" in found)
+            room = msgspec.structs.replace(room, members=members)
         message = _message(found.get("message"), deleted="tomb" in found)
         if (
             message is None
@@ -161,10 +201,13 @@ class DynamoEventStore:
             }
             for envelope in append.events
         ]
+        state = append.head
+        if isinstance(state, RoomState):
+            state = msgspec.structs.replace(state, members=frozenset())  # kept as items instead
         head = {
             **_key(append.stream),
             "version": {"N": str(append.head.version)},
-            "state": {"S": msgspec.json.encode(append.head).decode()},
+            "state": {"S": msgspec.json.encode(state).decode()},
         }
         head_put: Item = {"TableName": self.table, "Item": head}
         if append.expected == 0:
@@ -177,6 +220,7 @@ class DynamoEventStore:
         if append.record is not None:
             record_index = len(items)
             items.append({"Put": _record_put(self.table, append.record)})
+        items.extend(_membership_writes(self.table, append.events))
         for envelope in append.events:
             if isinstance(envelope.data, MessageDeleted):
                 tomb = {

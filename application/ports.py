@@ -30,6 +30,8 @@ class LoadRequest(msgspec.Struct, frozen=True):
     # The message the command addresses; with `at_or_before`, the newest message at or before seq.
     message_seq: int | None = None
     at_or_before: bool = False
+    # Users whose membership of the room the decision needs.
+    members: tuple[str, ...] = ()
 
 
 class Loaded(msgspec.Struct, frozen=True):

@@ -42,6 +42,7 @@ from domain.ids import READ_PREFIX, reader_stream, room_stream
 from domain.rooms import (
     ReaderState,
     RoomState,
+    concerned_members,
     decide,
     decide_read,
     evolve_reader,
@@ -246,8 +247,15 @@ def _request(actor: str, command: Command, key: str | None) -> LoadRequest:
             key,
             command.seq,
             at_or_before=True,
+            members=concerned_members(command, actor),
         )
-    return LoadRequest(room_stream(room_of(command, actor)), None, key, target_seq(command))
+    return LoadRequest(
+        room_stream(room_of(command, actor)),
+        None,
+        key,
+        target_seq(command),
+        members=concerned_members(command, actor),
+    )
 
 
 def _fold(

@@ -38,9 +38,10 @@ def rate(count: int, action: Callable[[int], object]) -> float:
     return count / (time.perf_counter() - started)
 
 
-def view_writes_per_message(
+def cost_of_a_message(
     chat: ChatService, store: DynamoEventStore, views: DynamoViewStore, size: int
-) -> int:
+) -> tuple[int, int]:
+    """View writes, and bytes of the stream head rewritten, for one message in a room of `size`."""
     members = tuple(f"member{i}" for i in range(1, size))
     room = chat.create_room("member0", f"room of {size}", members[: MAX_INITIAL_MEMBERS - 1])
     for user in members[MAX_INITIAL_MEMBERS - 1 :]:
@@ -50,7 +51,9 @@ def view_writes_per_message(
     assert envelope is not None
     before = views.calls
     StreamProjector(views, NoBus()).handle(envelope.stream, lambda: envelope)
-    return views.calls - before
+    key = {"pk": {"S": envelope.stream}, "sk": {"N": "0"}}
+    head = store.dynamodb.get_item(TableName=store.table, Key=key)["Item"]
+    return views.calls - before, len(head["state"]["S"])
 
 
 def main() -> None:
@@ -109,8 +112,11 @@ def main() -> None:
             "  (one consistent read, one transactional write)"
         )
         for size in (2, 50, 500):
-            writes = view_writes_per_message(chat, store, views, size)
-            print(f"  view writes per message, room of {size:3d} members: {writes}")
+            writes, head = cost_of_a_message(chat, store, views, size)
+            print(
+                f"  per message, room of {size:3d} members: {writes} view writes, "
+                f"stream head of {head} bytes"
+            )
         print(f"  ratio service/raw       {service / raw:8.2f}  (target >= 0.4)")
 
 

@@ -7,7 +7,9 @@ MAX_NAME_CHARS: Final = 100
 MAX_ID_CHARS: Final = 128
 MAX_ATTACHMENTS: Final = 10
 MAX_ROOM_MEMBERS: Final = 1000
-MAX_INITIAL_MEMBERS: Final = 100
+# A creation is one transaction: its event, the stream head, the command record and one membership
+# item per member, within DynamoDB's 100 items.
+MAX_INITIAL_MEMBERS: Final = 90
 PREVIEW_CHARS: Final = 140
 MAX_SEQ: Final = 2**53  # seqs stay exact in JSON numbers and DynamoDB keys
 MAX_UPLOAD_BYTES: Final = 100 * 1024 * 1024

@@ -59,10 +59,13 @@ class RoomState(msgspec.Struct, frozen=True):
     room_id: str
     kind: RoomKind
     name: str
+    # The members this decision concerns: in memory all of them; from DynamoDB the actor and the
+    # invitee only, so the stored head stays the same size whatever the room's size.
     members: frozenset[str]
     version: int
     messages: int = 0
     last_message_seq: int = 0
+    member_count: int = 0
 
 
 class MessageState(msgspec.Struct, frozen=True):
@@ -88,7 +91,10 @@ class ReaderState(msgspec.Struct, frozen=True):
 def evolve_room(state: RoomState | None, envelope: Envelope) -> RoomState:
     event, version = envelope.data, envelope.version
     if isinstance(event, RoomCreated):
-        return RoomState(event.room_id, event.kind, event.name, frozenset(event.members), version)
+        members = frozenset(event.members)
+        return RoomState(
+            event.room_id, event.kind, event.name, members, version, member_count=len(members)
+        )
     if state is None:
         raise ValueError(f"{envelope.type} at {envelope.stream}/{version} before room.created")
     if isinstance(event, MessageCreated):
@@ -97,11 +103,17 @@ def evolve_room(state: RoomState | None, envelope: Envelope) -> RoomState:
         )
     if isinstance(event, UserJoined):
         return msgspec.structs.replace(
-            state, version=version, members=state.members | {event.user_id}
+            state,
+            version=version,
+            members=state.members | {event.user_id},
+            member_count=state.member_count + 1,
         )
     if isinstance(event, UserLeft):
         return msgspec.structs.replace(
-            state, version=version, members=state.members - {event.user_id}
+            state,
+            version=version,
+            members=state.members - {event.user_id},
+            member_count=state.member_count - 1,
         )
     return msgspec.structs.replace(state, version=version)
 
@@ -185,7 +197,7 @@ def decide_invite(
     _group(state, "it takes no invites")
     if command.user_id in state.members:
         raise AlreadyMember(f"{command.user_id} is already a member")
-    if len(state.members) >= limits.MAX_ROOM_MEMBERS:
+    if state.member_count >= limits.MAX_ROOM_MEMBERS:
         raise RoomFull(f"a room has at most {limits.MAX_ROOM_MEMBERS} members")
     return (UserJoined(command.user_id, actor, joined_n=state.messages),)
 
@@ -279,6 +291,15 @@ def room_of(command: RoomCommand, actor: str) -> str:
     if isinstance(command, OpenDm):
         return dm_room_id(actor, command.peer)
     return command.room_id
+
+
+def concerned_members(command: RoomCommand | MarkRead, actor: str) -> tuple[str, ...]:
+    """Whose membership of the room a decision needs to know."""
+    if isinstance(command, Invite):
+        return (actor, command.user_id)
+    if isinstance(command, CreateRoom | OpenDm):
+        return ()
+    return (actor,)
 
 
 def target_seq(command: RoomCommand | MarkRead) -> int | None:

@@ -6,11 +6,13 @@ import itertools
 
 import pytest
 
+from adapters.aws import client
 from adapters.event_store import DynamoEventStore
 from application.ports import Append, VersionConflict
 from application.service import ChatService, IdempotencyKeyReused
-from domain.errors import MessageDeleted, NotAMember
+from domain.errors import AlreadyMember, MessageDeleted, NotAMember
 from domain.events import MessageCreated, RoomCreated
+from local.provision import Stage
 
 
 def service(store: DynamoEventStore) -> ChatService:
@@ -132,3 +134,33 @@ def test_a_scan_returns_every_event_and_no_bookkeeping_item(
     assert len(scanned) == 5
     assert ("room#" + room.room_id, 3) in scanned
     assert ("read#bob#" + room.room_id, 1) in scanned
+
+
+def test_a_rooms_head_stays_the_same_size_however_many_members_it_has(
+    event_store: DynamoEventStore, stage: Stage
+) -> None:
+    chat = service(event_store)
+    small = chat.create_room("alice", "Room", ("bob",))
+    large = chat.create_room("alice", "Room", tuple(f"member{i:03d}" for i in range(89)))
+
+    def head_size(room_id: str) -> int:
+        key = {"pk": {"S": "room#" + room_id}, "sk": {"N": "0"}}
+        item = client("dynamodb").get_item(TableName=stage.tables["events"], Key=key)["Item"]
+        return len(item["state"]["S"]) - len(room_id)
+
+    assert head_size(large.room_id) - head_size(small.room_id) <= 2  # the count's digits
+    assert chat.send("member088", large.room_id, "the last of 90 can post").seq == 2
+
+
+def test_membership_follows_joins_and_leaves(event_store: DynamoEventStore) -> None:
+    chat = service(event_store)
+    room = chat.create_room("alice", "General", ("bob",))
+
+    with pytest.raises(AlreadyMember):
+        chat.invite("alice", room.room_id, "bob")
+    chat.leave("bob", room.room_id)
+    with pytest.raises(NotAMember):
+        chat.send("bob", room.room_id, "still here?")
+    chat.invite("alice", room.room_id, "bob")
+
+    assert chat.send("bob", room.room_id, "back again").seq == 4  # created, left, invited

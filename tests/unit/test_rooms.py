@@ -39,7 +39,7 @@ ROOM_ACTIONS: dict[str, RoomAction] = {
 
 
 def group(room_id: str = "r1", members: frozenset[str] = frozenset({"alice"})) -> RoomState:
-    return RoomState(room_id, "group", "general", members, version=1)
+    return RoomState(room_id, "group", "general", members, version=1, member_count=len(members))
 
 
 def test_creating_a_room_makes_the_creator_and_the_listed_people_members(chat: ChatService) -> None:
@@ -173,6 +173,16 @@ def test_a_full_room_takes_no_more_invites() -> None:
         decide(Invite("r1", "newcomer"), "alice", group(members=everyone))
 
 
+def test_a_full_room_is_known_by_its_count_even_when_only_some_members_are_loaded() -> None:
+    """A stored head knows the count; only the actor's and the invitee's memberships are loaded."""
+    loaded = RoomState(
+        "r1", "group", "general", frozenset({"alice"}), 9, member_count=limits.MAX_ROOM_MEMBERS
+    )
+
+    with pytest.raises(RoomFull):
+        decide(Invite("r1", "newcomer"), "alice", loaded)
+
+
 def test_a_member_who_leaves_no_longer_belongs(chat: ChatService, room: str) -> None:
     outcome = chat.leave("carol", room)
 
@@ -288,7 +298,9 @@ def test_a_room_state_folds_membership_and_messages_from_its_events() -> None:
     ]:
         state = evolve_room(state, envelope)
 
-    assert state == RoomState("r1", "group", "general", frozenset({"alice", "carol"}), version=3)
+    assert state == RoomState(
+        "r1", "group", "general", frozenset({"alice", "carol"}), version=3, member_count=2
+    )
 
 
 def test_no_room_event_can_precede_its_creation() -> None:
