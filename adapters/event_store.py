@@ -63,22 +63,42 @@ def _member_pk(room_id: str, user_id: str) -> str:
     return f"member#{room_id}#{user_id}"
 
 
-def _membership_writes(table: str, events: tuple[Envelope, ...]) -> list[Item]:
-    writes: list[Item] = []
-    for envelope in events:
+def _membership_items(table: str, append: Append) -> list[Item]:
+    """Membership puts and deletes for the events, each conditional on the state the decision saw,
+    and a check that every other member it relied on still is one."""
+    writes: dict[str, Item] = {}
+    for envelope in append.events:
         event, room_id = envelope.data, stream_entity(envelope.stream)
         since = {"since": {"N": str(envelope.version)}}
-        if isinstance(event, RoomCreated):
-            for user in event.members:
-                item = {**_key(_member_pk(room_id, user)), **since}
-                writes.append({"Put": {"TableName": table, "Item": item}})
-        elif isinstance(event, UserJoined):
-            item = {**_key(_member_pk(room_id, event.user_id)), **since}
-            writes.append({"Put": {"TableName": table, "Item": item}})
+        if isinstance(event, RoomCreated | UserJoined):
+            users = event.members if isinstance(event, RoomCreated) else (event.user_id,)
+            for user in users:
+                writes[user] = {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {**_key(_member_pk(room_id, user)), **since},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
         elif isinstance(event, UserLeft):
-            key = _key(_member_pk(room_id, event.user_id))
-            writes.append({"Delete": {"TableName": table, "Key": key}})
-    return writes
+            writes[event.user_id] = {
+                "Delete": {
+                    "TableName": table,
+                    "Key": _key(_member_pk(append.room_id, event.user_id)),
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            }
+    checks = [
+        {
+            "ConditionCheck": {
+                "TableName": table,
+                "Key": _key(_member_pk(append.room_id, user)),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+        for user in sorted(append.members - writes.keys())
+    ]
+    return [*writes.values(), *checks]
 
 
 def _tombstone_pk(stream: str, seq: int) -> str:
@@ -220,7 +240,7 @@ class DynamoEventStore:
         if append.record is not None:
             record_index = len(items)
             items.append({"Put": _record_put(self.table, append.record)})
-        items.extend(_membership_writes(self.table, append.events))
+        items.extend(_membership_items(self.table, append))
         for envelope in append.events:
             if isinstance(envelope.data, MessageDeleted):
                 tomb = {

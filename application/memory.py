@@ -69,6 +69,11 @@ class InMemoryEventStore:
             events = self.streams.setdefault(append.stream, [])
             if len(events) != append.expected:
                 raise VersionConflict(append.stream)
+            room = self.heads.get("room#" + append.room_id)
+            if append.members and not (
+                isinstance(room, RoomState) and append.members <= room.members
+            ):
+                raise VersionConflict(append.room_id)
             events.extend(append.events)
             self.appended.extend(append.events)
             self.heads[append.stream] = append.head

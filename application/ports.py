@@ -49,6 +49,10 @@ class Append(msgspec.Struct, frozen=True):
     events: tuple[Envelope, ...]
     head: RoomState | ReaderState
     record: CommandRecord | None = None
+    # The room, and the users the decision saw as its members: the append holds only if they still
+    # are (a batch read is no snapshot, and a read marker's stream is not the room's).
+    room_id: str = ""
+    members: frozenset[str] = frozenset()
 
 
 class VersionConflict(Exception):

@@ -199,9 +199,9 @@ class ChatService:
         if key is not None:
             last = expected + len(events)
             record = CommandRecord(key, print_, stream, room_id, expected + 1, last)
-        return Append(stream, expected, envelopes, new_head, record), Outcome(
-            room_id, seq, envelopes
-        )
+        relied_on = room.members if room is not None else frozenset()
+        append = Append(stream, expected, envelopes, new_head, record, room_id, relied_on)
+        return append, Outcome(room_id, seq, envelopes)
 
     def _envelopes(
         self, stream: str, expected: int, actor: str, command_id: str, events: tuple[Event, ...]

@@ -296,7 +296,7 @@ def room_of(command: RoomCommand, actor: str) -> str:
 def concerned_members(command: RoomCommand | MarkRead, actor: str) -> tuple[str, ...]:
     """Whose membership of the room a decision needs to know."""
     if isinstance(command, Invite):
-        return (actor, command.user_id)
+        return tuple(dict.fromkeys((actor, command.user_id)))
     if isinstance(command, CreateRoom | OpenDm):
         return ()
     return (actor,)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain import limits
-from domain.commands import Command, Delete, Edit, MarkRead, OpenDm, fingerprint
+from domain.commands import Command, Delete, Edit, Invite, MarkRead, OpenDm, fingerprint
 from domain.errors import InvalidInput, TooLarge
 from domain.events import Attachment
 
@@ -86,5 +86,7 @@ def check_command(command: Command) -> None:
         check_id(command.peer, "a user id")
     else:
         check_id(command.room_id, "a room id")
+    if isinstance(command, Invite):
+        check_id(command.user_id, "a user id")
     if isinstance(command, Edit | Delete | MarkRead):
         check_seq(command.seq)

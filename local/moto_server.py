@@ -5,8 +5,9 @@ table it touches with `copy.deepcopy` to roll back. Under concurrent clients two
 then pass the same condition, and each transaction costs time proportional to the table's size.
 AWS checks every condition first and applies all or nothing, atomically with respect to other
 writes. Here: one lock around DynamoDB writes and transactional reads, and every condition evaluated
-before any write, so a cancelled transaction leaves no item and no stream record. Clients still
-speak the AWS wire protocol to moto's own HTTP application.
+before any write, so a cancelled transaction leaves no item and no stream record; a write refused
+on its own mid-way (item too large) is undone, stream records included. Clients still speak the
+AWS wire protocol to moto's own HTTP application.
 
 Run: `python -m local.moto_server --port 5000` (binds 127.0.0.1).
 """
@@ -95,16 +96,20 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         before = [
             (op["TableName"], key, self.get_item(op["TableName"], key)) for _, op, key in operations
         ]
+        shards = {name: self.get_table(name).stream_shard for name, _, _ in before}
+        marks = {name: len(shard.items) for name, shard in shards.items() if shard is not None}
         try:
             _write_all(self, operations)
         except Exception:
-            # A write refused on its own (item too large, bad type): put back what was there,
-            # so the transaction stays all or nothing.
+            # A write refused on its own (item too large, bad type): put back what was there and
+            # drop the stream records written since, so the transaction stays all or nothing.
             for table, key, item in before:
                 if item is None:
                     self.delete_item(table, key)
                 else:
                     self.put_item(table, item.to_json()["Attributes"])
+            for name, mark in marks.items():
+                del shards[name].items[mark:]  # type: ignore[union-attr]
             raise
 
 

@@ -11,7 +11,8 @@ from adapters.event_store import DynamoEventStore
 from application.ports import Append, VersionConflict
 from application.service import ChatService, IdempotencyKeyReused
 from domain.errors import AlreadyMember, MessageDeleted, NotAMember
-from domain.events import MessageCreated, RoomCreated
+from domain.events import Envelope, MessageCreated, RoomCreated
+from domain.rooms import evolve_room
 from local.provision import Stage
 
 
@@ -164,3 +165,42 @@ def test_membership_follows_joins_and_leaves(event_store: DynamoEventStore) -> N
     chat.invite("alice", room.room_id, "bob")
 
     assert chat.send("bob", room.room_id, "back again").seq == 4  # created, left, invited
+
+
+def test_an_append_relying_on_a_membership_since_revoked_is_refused(
+    event_store: DynamoEventStore,
+) -> None:
+    """A batch read is no snapshot: a decision may have seen bob as a member just before he left.
+    The append itself checks the memberships the decision relied on."""
+    chat = service(event_store)
+    room = chat.create_room("alice", "General", ("bob",))
+    chat.leave("bob", room.room_id)
+    head = event_store.room_state(room.room_id)
+    assert head is not None and head.version == 2
+    stream = "room#" + room.room_id
+    stale = Envelope(
+        stream, 3, "message.created", 1, "2026-11-25T10:00:00.000Z", "bob", "e", "c",
+        MessageCreated("sneaky", 1),
+    )  # fmt: skip
+
+    with pytest.raises(VersionConflict):
+        event_store.append(
+            Append(
+                stream,
+                2,
+                (stale,),
+                evolve_room(head, stale),
+                None,
+                room.room_id,
+                frozenset({"bob"}),
+            )
+        )
+    assert len(event_store.read_stream(stream)) == 2
+
+
+def test_inviting_yourself_is_already_being_a_member(event_store: DynamoEventStore) -> None:
+    chat = service(event_store)
+    room = chat.create_room("alice", "General")
+
+    with pytest.raises(AlreadyMember):
+        chat.invite("alice", room.room_id, "alice")

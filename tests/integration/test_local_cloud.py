@@ -45,6 +45,7 @@ def test_a_transaction_with_a_failed_condition_writes_nothing_and_streams_nothin
 
 def test_a_transaction_whose_write_is_refused_leaves_no_partial_write(stage: Stage) -> None:
     table = stage.tables["events"]
+    reader = StreamReader(stage.events_stream_arn)
     too_large = {"blob": {"S": "x" * 450_000}}
 
     with pytest.raises(ClientError):
@@ -53,3 +54,4 @@ def test_a_transaction_whose_write_is_refused_leaves_no_partial_write(stage: Sta
         )
 
     assert keys(table) == []
+    assert reader.poll() == []  # no record of the write that was undone
