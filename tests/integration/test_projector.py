@@ -224,3 +224,11 @@ def test_an_undecodable_record_fails_alone_and_its_stream_waits_behind_it(
     assert len(undecodable) == 1 and undecodable[0].levelname == "ERROR"
     assert undecodable[0].sequence == sequence("2")  # type: ignore[attr-defined]
     assert "message.teleported" in undecodable[0].reason  # type: ignore[attr-defined]
+
+
+def test_the_handler_accepts_the_aws_sample_batch_and_skips_what_is_not_an_event(
+    stage: Stage, reader: StreamReader
+) -> None:
+    sample = json.loads((SAMPLES / "dynamodb-stream.json").read_text())
+
+    assert handler.lambda_handler(sample, Context()) == {"batchItemFailures": []}
