@@ -41,7 +41,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
 
     def record_handler(record: DynamoDBRecord) -> None:
         image = event_image(record.raw_event)
-        if image is None:
+        if image is None:  # a stream head, command record, membership, tombstone or TTL removal
+            metrics.add_metric(name="RecordsSkipped", unit=MetricUnit.Count, value=1)
             return
         try:
             projector.handle(image["pk"]["S"], lambda: from_event_item(image))
