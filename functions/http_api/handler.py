@@ -1,0 +1,249 @@
+"""HTTP API: the routes of the public API (docs/architecture.md, design section 4).
+
+The caller comes from the JWT authorizer's claims; every error is `{"error": {"code", "message"}}`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+import msgspec
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from adapters.aws import table_name
+from adapters.event_store import DynamoEventStore
+from adapters.view_store import DynamoViewStore
+from application.queries import events_after, room_for_member
+from application.service import ChatService, Outcome
+from domain.errors import DomainError
+from domain.public import detail
+from functions.http_api.bodies import (
+    CreateRoomBody,
+    EditBody,
+    InviteBody,
+    OpenDmBody,
+    ReadBody,
+    SendBody,
+)
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "http-api"))
+app = APIGatewayHttpResolver()
+
+STATUS: dict[str, HTTPStatus] = {
+    "invalid": HTTPStatus.BAD_REQUEST,
+    "invalid_json": HTTPStatus.BAD_REQUEST,
+    "unauthorized": HTTPStatus.UNAUTHORIZED,
+    "not_a_member": HTTPStatus.FORBIDDEN,
+    "not_author": HTTPStatus.FORBIDDEN,
+    "room_not_found": HTTPStatus.NOT_FOUND,
+    "message_not_found": HTTPStatus.NOT_FOUND,
+    "not_found": HTTPStatus.NOT_FOUND,
+    "message_deleted": HTTPStatus.CONFLICT,
+    "already_member": HTTPStatus.CONFLICT,
+    "room_exists": HTTPStatus.CONFLICT,
+    "dm_rule": HTTPStatus.CONFLICT,
+    "room_full": HTTPStatus.CONFLICT,
+    "idempotency_key_reused": HTTPStatus.CONFLICT,
+    "too_large": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    "busy": HTTPStatus.TOO_MANY_REQUESTS,
+}
+
+Body = TypeVar("Body", bound=msgspec.Struct)
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+
+
+class InvalidJson(DomainError):
+    code = "invalid_json"
+
+
+@cache
+def _stores() -> tuple[DynamoEventStore, DynamoViewStore, ChatService]:
+    events = DynamoEventStore(table_name("EVENTS_TABLE"))
+    return events, DynamoViewStore(table_name("VIEWS_TABLE")), ChatService(events)
+
+
+def caller() -> str:
+    """The user the JWT authorizer vouched for: Cognito's username claim."""
+    claims = app.current_event.request_context.authorizer.jwt_claim or {}
+    user = claims.get("cognito:username") or claims.get("username")
+    if not user:
+        raise Unauthorized("a signed-in user is required")
+    return str(user)
+
+
+def body(kind: type[Body]) -> Body:
+    raw = app.current_event.decoded_body or "{}"
+    try:
+        return msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as error:
+        raise DomainError(f"the request body is not valid: {error}") from error
+    except msgspec.DecodeError as error:
+        raise InvalidJson("the request body is not valid JSON") from error
+
+
+def query_int(name: str) -> int | None:
+    value = app.current_event.get_query_string_value(name)
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError as error:
+        raise DomainError(f"{name} must be a whole number") from error
+
+
+def path_seq(seq: str) -> int:
+    try:
+        return int(seq)
+    except ValueError as error:
+        raise DomainError("a message is addressed by its seq, a whole number") from error
+
+
+def reply(payload: Any, status: HTTPStatus = HTTPStatus.OK) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=msgspec.json.encode(payload).decode(),
+    )
+
+
+def written(outcome: Outcome, created: bool = False) -> Response[Any]:
+    status = HTTPStatus.CREATED if created and not outcome.duplicate else HTTPStatus.OK
+    return reply(
+        {
+            "room_id": outcome.room_id,
+            "seq": outcome.seq,
+            "duplicate": outcome.duplicate,
+            "events": [detail(e) for e in outcome.events],
+        },
+        status,
+    )
+
+
+class NoRoute(DomainError):
+    code = "not_found"
+
+
+def refused(error: DomainError) -> Response[Any]:
+    status = STATUS.get(error.code, HTTPStatus.BAD_REQUEST)
+    return reply({"error": {"code": error.code, "message": error.message}}, status)
+
+
+def no_route(_: Exception) -> Response[Any]:
+    return refused(NoRoute("there is no such route"))
+
+
+app.exception_handler(DomainError)(refused)
+app.not_found(no_route)
+
+
+# --- routes -----------------------------------------------------------------------------------
+
+
+@app.get("/me")
+def me() -> Response[Any]:
+    return reply({"user_id": caller()})
+
+
+@app.get("/rooms")
+def inbox() -> Response[Any]:
+    _, views, _ = _stores()
+    return reply({"rooms": views.inbox(caller())})
+
+
+@app.post("/rooms")
+def create_room() -> Response[Any]:
+    request = body(CreateRoomBody)
+    chat = _stores()[2]
+    return written(
+        chat.create_room(caller(), request.name, request.members, request.client_id), True
+    )
+
+
+@app.post("/dms")
+def open_dm() -> Response[Any]:
+    outcome = _stores()[2].open_dm(caller(), body(OpenDmBody).peer)
+    return written(outcome, created=bool(outcome.events))
+
+
+@app.get("/rooms/<room_id>")
+def room(room_id: str) -> Response[Any]:
+    events, views, _ = _stores()
+    state = room_for_member(events, room_id, caller())
+    row = views.room(room_id) or {}
+    return reply(
+        {
+            "room_id": room_id,
+            "kind": state.kind,
+            "name": state.name,
+            "seq": state.version,
+            "member_count": state.member_count,
+            "members": sorted(views.members(room_id)),
+            "last_activity": row.get("last_activity"),
+        }
+    )
+
+
+@app.post("/rooms/<room_id>/members")
+def invite(room_id: str) -> Response[Any]:
+    request = body(InviteBody)
+    outcome = _stores()[2].invite(caller(), room_id, request.user_id, request.client_id)
+    return written(outcome, True)
+
+
+@app.delete("/rooms/<room_id>/members/me")
+def leave(room_id: str) -> Response[Any]:
+    return written(_stores()[2].leave(caller(), room_id))
+
+
+@app.get("/rooms/<room_id>/messages")
+def history(room_id: str) -> Response[Any]:
+    events, views, _ = _stores()
+    room_for_member(events, room_id, caller())
+    limit = query_int("limit") or 50
+    messages = views.messages(room_id, before=query_int("before"), limit=limit)
+    return reply({"messages": messages})
+
+
+@app.get("/rooms/<room_id>/events")
+def catch_up(room_id: str) -> Response[Any]:
+    events = _stores()[0]
+    room_for_member(events, room_id, caller())
+    return reply({"events": events_after(events, room_id, query_int("after") or 0)})
+
+
+@app.post("/rooms/<room_id>/messages")
+def send(room_id: str) -> Response[Any]:
+    request = body(SendBody)
+    chat = _stores()[2]
+    outcome = chat.send(caller(), room_id, request.text, request.client_id, request.attachments)
+    return written(outcome, True)
+
+
+@app.patch("/rooms/<room_id>/messages/<seq>")
+def edit(room_id: str, seq: str) -> Response[Any]:
+    return written(_stores()[2].edit(caller(), room_id, path_seq(seq), body(EditBody).text))
+
+
+@app.delete("/rooms/<room_id>/messages/<seq>")
+def delete(room_id: str, seq: str) -> Response[Any]:
+    return written(_stores()[2].delete(caller(), room_id, path_seq(seq)))
+
+
+@app.post("/rooms/<room_id>/read")
+def mark_read(room_id: str) -> Response[Any]:
+    return written(_stores()[2].mark_read(caller(), room_id, body(ReadBody).seq))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    response: dict[str, Any] = app.resolve(event, context)
+    return response

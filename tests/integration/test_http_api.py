@@ -1,0 +1,127 @@
+"""The HTTP API function, given events of the exact API Gateway v2 (JWT authorizer) shape."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.event_store import DynamoEventStore
+from adapters.view_store import DynamoViewStore
+from domain.projection import project
+from functions.http_api import handler
+from local.provision import Stage
+
+SAMPLE = json.loads(
+    (Path(__file__).resolve().parents[3] / "shared/aws-events/http-api-v2-jwt.json").read_text()
+)
+
+
+class Context:
+    function_name = "http-api"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:http-api"
+    aws_request_id = "req"
+
+
+def call(
+    method: str, path: str, user: str | None = "alice", body: Any = None, query: str = ""
+) -> tuple[int, Any]:
+    event = copy.deepcopy(SAMPLE)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = method
+    event["rawQueryString"] = query
+    event["queryStringParameters"] = (
+        dict(p.split("=", 1) for p in query.split("&")) if query else None
+    )
+    event["pathParameters"] = None
+    claims = {"sub": f"sub-{user}", "cognito:username": user} if user else {}
+    event["requestContext"]["authorizer"]["jwt"]["claims"] = claims
+    event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
+    response = handler.lambda_handler(event, Context())  # type: ignore[arg-type]
+    return response["statusCode"], json.loads(response["body"])
+
+
+@pytest.fixture(autouse=True)
+def fresh_stores(stage: Stage) -> None:
+    handler._stores.cache_clear()
+
+
+def project_all(events: DynamoEventStore, views: DynamoViewStore) -> None:
+    for envelope in sorted(events.scan(), key=lambda e: (e.stream, e.version)):
+        views.apply(project(envelope))
+
+
+def test_a_conversation_through_the_api(
+    event_store: DynamoEventStore, view_store: DynamoViewStore
+) -> None:
+    assert call("GET", "/me") == (200, {"user_id": "alice"})
+    status, created = call("POST", "/rooms", body={"name": "General", "members": ["bob"]})
+    assert status == 201 and created["seq"] == 1
+    room = created["room_id"]
+
+    status, sent = call("POST", f"/rooms/{room}/messages", "bob", {"text": "hi", "client_id": "m1"})
+    assert status == 201 and sent["seq"] == 2 and sent["events"][0]["data"]["text"] == "hi"
+    again = call("POST", f"/rooms/{room}/messages", "bob", {"text": "hi", "client_id": "m1"})
+    assert again[0] == 200 and again[1]["duplicate"] and again[1]["seq"] == 2
+
+    assert call("PATCH", f"/rooms/{room}/messages/2", "bob", {"text": "hello"})[0] == 200
+    project_all(event_store, view_store)
+
+    status, inbox = call("GET", "/rooms")
+    assert status == 200 and inbox["rooms"][0]["unread"] == 1
+    status, history = call("GET", f"/rooms/{room}/messages", query="limit=10")
+    assert [m["text"] for m in history["messages"]] == ["hello"]
+    status, caught_up = call("GET", f"/rooms/{room}/events", query="after=1")
+    assert [e["type"] for e in caught_up["events"]] == ["message.created", "message.updated"]
+    assert call("POST", f"/rooms/{room}/read", body={"seq": 3})[0] == 200
+    status, page = call("GET", f"/rooms/{room}")
+    assert status == 200 and page["members"] == ["alice", "bob"] and page["seq"] == 3
+
+
+def test_opening_a_dm_twice_gives_the_same_room() -> None:
+    first = call("POST", "/dms", body={"peer": "bob"})
+    second = call("POST", "/dms", "bob", {"peer": "alice"})
+
+    assert first[0] == 201 and second[0] == 200
+    assert first[1]["room_id"] == second[1]["room_id"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "user", "body", "status", "code"),
+    [
+        ("GET", "/me", None, None, 401, "unauthorized"),
+        ("POST", "/rooms", "alice", "{not json", 400, "invalid_json"),
+        ("POST", "/rooms", "alice", {"title": "no name"}, 400, "invalid"),
+        ("POST", "/rooms", "alice", {"name": "x" * 101}, 413, "too_large"),
+        ("GET", "/rooms/nowhere/messages", "alice", None, 404, "room_not_found"),
+        ("POST", "/rooms/nowhere/messages", "alice", {"text": "hi"}, 404, "room_not_found"),
+        ("PATCH", "/rooms/r/messages/abc", "alice", {"text": "x"}, 400, "invalid"),
+        ("GET", "/nothing/here", "alice", None, 404, "not_found"),
+    ],
+)
+def test_bad_requests_get_a_clear_error(
+    method: str, path: str, user: str | None, body: Any, status: int, code: str
+) -> None:
+    got_status, got = call(method, path, user, body)
+
+    assert got_status == status
+    assert got["error"]["code"] == code and got["error"]["message"]
+
+
+def test_outsiders_can_neither_read_nor_write_a_room() -> None:
+    room = call("POST", "/rooms", body={"name": "Private"})[1]["room_id"]
+
+    for method, path, body in [
+        ("GET", f"/rooms/{room}", None),
+        ("GET", f"/rooms/{room}/messages", None),
+        ("GET", f"/rooms/{room}/events", None),
+        ("POST", f"/rooms/{room}/messages", {"text": "let me in"}),
+        ("POST", f"/rooms/{room}/members", {"user_id": "mallory"}),
+        ("POST", f"/rooms/{room}/read", {"seq": 1}),
+    ]:
+        status, reply = call(method, path, "mallory", body)
+        assert (status, reply["error"]["code"]) == (403, "not_a_member"), (method, path)
