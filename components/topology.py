@@ -1,12 +1,16 @@
 """The system's shape as plain data: the Pulumi components and the local stage both read it.
 
-This first part names the tables; functions and triggers join it with the real-time path.
+Tables, functions (handler, settings, what each may touch) and triggers (HTTP routes, the stream
+mapping). WebSocket routes, EventBridge rules and the broadcaster join it with the rest of the
+real-time path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
+
+Access = Literal["read", "write"]
 
 KeyType = Literal["S", "N"]
 
@@ -54,3 +58,101 @@ TABLES: tuple[Table, ...] = (EVENTS, VIEWS)
 
 def physical_name(prefix: str, table: Table) -> str:
     return f"{prefix}-{table.name}"
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    handler: str  # "module.path.function"
+    purpose: str
+    memory_mb: int = 256
+    timeout_s: int = 10
+    tables: dict[str, Access] = field(default_factory=dict)  # logical table -> access
+    publishes: bool = False  # puts events on the bus
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    method: Literal["GET", "POST", "PATCH", "DELETE"]
+    path: str  # API Gateway syntax: /rooms/{room_id}
+    function: str
+    public: bool = False  # True: no JWT authorizer
+
+
+@dataclass(frozen=True)
+class StreamMapping:
+    """A DynamoDB Stream -> function mapping with Lambda's failure semantics."""
+
+    table: str
+    function: str
+    batch_size: int = 100
+    batching_window_s: int = 0
+    max_retries: int = 5
+    max_record_age_s: int = 3600
+    bisect_on_error: bool = True
+    report_batch_item_failures: bool = True
+    on_failure_queue: str = ""
+    # Only new events reach the function: heads, records, memberships and tombstones live at sk 0.
+    filter_pattern: str = (
+        '{"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"N": [{"anything-but": ["0"]}]}}}}'
+    )
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str
+    purpose: str
+    retention_s: int = 14 * 24 * 3600
+
+
+PROJECTOR = Function(
+    name="projector",
+    handler="functions.projector.handler.lambda_handler",
+    purpose="events stream -> views table and EventBridge",
+    memory_mb=512,
+    timeout_s=60,
+    tables={"views": "write"},
+    publishes=True,
+)
+
+HTTP_API = Function(
+    name="http-api",
+    handler="functions.http_api.handler.lambda_handler",
+    purpose="the HTTP API",
+    tables={"events": "write", "views": "read"},
+)
+
+FUNCTIONS: tuple[Function, ...] = (PROJECTOR, HTTP_API)
+
+HTTP_ROUTES: tuple[HttpRoute, ...] = tuple(
+    HttpRoute(method, path, HTTP_API.name)  # type: ignore[arg-type]
+    for method, path in (
+        ("GET", "/me"),
+        ("GET", "/rooms"),
+        ("POST", "/rooms"),
+        ("POST", "/dms"),
+        ("GET", "/rooms/{room_id}"),
+        ("POST", "/rooms/{room_id}/members"),
+        ("DELETE", "/rooms/{room_id}/members/me"),
+        ("GET", "/rooms/{room_id}/messages"),
+        ("GET", "/rooms/{room_id}/events"),
+        ("POST", "/rooms/{room_id}/messages"),
+        ("PATCH", "/rooms/{room_id}/messages/{seq}"),
+        ("DELETE", "/rooms/{room_id}/messages/{seq}"),
+        ("POST", "/rooms/{room_id}/read"),
+    )
+)
+
+PROJECTOR_DLQ = Queue("projector-dlq", "stream records the projector failed on after every retry")
+
+QUEUES: tuple[Queue, ...] = (PROJECTOR_DLQ,)
+
+STREAM_MAPPINGS: tuple[StreamMapping, ...] = (
+    StreamMapping(
+        table=EVENTS.name,
+        function=PROJECTOR.name,
+        batch_size=100,
+        batching_window_s=0,
+        on_failure_queue=PROJECTOR_DLQ.name,
+    ),
+)

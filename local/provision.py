@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from adapters.aws import client
 from adapters.tables import create_table
-from components.topology import TABLES, physical_name
+from components.topology import QUEUES, TABLES, physical_name
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class Stage:
     tables: dict[str, str]
     bus: str
     events_stream_arn: str
+    queues: dict[str, str]  # logical name -> queue URL
 
     def env(self) -> dict[str, str]:
         names = {table.env_var: self.tables[table.name] for table in TABLES if table.env_var}
@@ -35,4 +36,11 @@ def provision(prefix: str) -> Stage:
             stream_arn = description["LatestStreamArn"]
     bus = f"{prefix}-bus"
     client("events").create_event_bus(Name=bus)
-    return Stage(prefix, names, bus, stream_arn)
+    queues = {
+        queue.name: client("sqs").create_queue(
+            QueueName=f"{prefix}-{queue.name}",
+            Attributes={"MessageRetentionPeriod": str(queue.retention_s)},
+        )["QueueUrl"]
+        for queue in QUEUES
+    }
+    return Stage(prefix, names, bus, stream_arn, queues)

@@ -1,0 +1,58 @@
+"""The topology is the one description of the system: it must agree with the code it names."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+from components.topology import (
+    FUNCTIONS,
+    HTTP_ROUTES,
+    QUEUES,
+    STREAM_MAPPINGS,
+    TABLES,
+)
+from functions.http_api.handler import app
+
+TABLE_NAMES = {table.name for table in TABLES}
+FUNCTION_NAMES = {function.name for function in FUNCTIONS}
+
+
+def test_every_function_names_a_handler_that_exists() -> None:
+    for function in FUNCTIONS:
+        module, _, name = function.handler.rpartition(".")
+        assert callable(getattr(importlib.import_module(module), name)), function.handler
+
+
+def test_every_function_touches_only_tables_that_exist() -> None:
+    for function in FUNCTIONS:
+        assert set(function.tables) <= TABLE_NAMES, function.name
+
+
+def test_the_http_routes_are_exactly_the_routes_the_http_function_serves() -> None:
+    described = {
+        route.method + re.sub(r"\{(\w+)\}", r"<\1>", route.path)
+        for route in HTTP_ROUTES
+        if route.function == "http-api"
+    }
+    # Powertools keeps its routes as "METHOD/path" keys.
+    served = set(app._route_keys)
+
+    assert described == served
+
+
+def test_every_route_points_at_a_described_function() -> None:
+    assert {route.function for route in HTTP_ROUTES} <= FUNCTION_NAMES
+
+
+def test_the_stream_mapping_reads_a_streamed_table_into_a_function_with_a_dead_letter_queue() -> (
+    None
+):
+    streamed = {table.name for table in TABLES if table.stream}
+    queues = {queue.name for queue in QUEUES}
+    for mapping in STREAM_MAPPINGS:
+        assert mapping.table in streamed
+        assert mapping.function in FUNCTION_NAMES
+        assert mapping.on_failure_queue in queues
+        assert mapping.report_batch_item_failures and mapping.bisect_on_error
+        assert 0 < mapping.max_retries <= 10
