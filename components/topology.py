@@ -61,6 +61,18 @@ def physical_name(prefix: str, table: Table) -> str:
 
 
 @dataclass(frozen=True)
+class Bucket:
+    name: str  # logical; deployed as "<prefix>-<name>"
+    purpose: str
+    env_var: str
+
+
+FILES = Bucket("files", "shared files, private, keys under rooms/<room_id>/", "FILES_BUCKET")
+
+BUCKETS: tuple[Bucket, ...] = (FILES,)
+
+
+@dataclass(frozen=True)
 class Function:
     name: str
     handler: str  # "module.path.function"
@@ -68,6 +80,7 @@ class Function:
     memory_mb: int = 256
     timeout_s: int = 10
     tables: dict[str, Access] = field(default_factory=dict)  # logical table -> access
+    buckets: dict[str, Access] = field(default_factory=dict)  # logical bucket -> access
     publishes: bool = False  # puts events on the bus
 
 
@@ -120,6 +133,7 @@ HTTP_API = Function(
     handler="functions.http_api.handler.lambda_handler",
     purpose="the HTTP API",
     tables={"events": "write", "views": "read"},
+    buckets={"files": "write"},  # presigns uploads (PutObject) and downloads (GetObject)
 )
 
 FUNCTIONS: tuple[Function, ...] = (PROJECTOR, HTTP_API)
@@ -140,6 +154,8 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = tuple(
         ("PATCH", "/rooms/{room_id}/messages/{seq}"),
         ("DELETE", "/rooms/{room_id}/messages/{seq}"),
         ("POST", "/rooms/{room_id}/read"),
+        ("POST", "/rooms/{room_id}/uploads"),
+        ("GET", "/rooms/{room_id}/files/{file_id}"),
     )
 )
 

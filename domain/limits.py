@@ -16,3 +16,28 @@ MAX_UPLOAD_BYTES: Final = 100 * 1024 * 1024
 MAX_FILE_NAME_CHARS: Final = 255
 MAX_FILE_KEY_CHARS: Final = 1024
 MAX_CONTENT_TYPE_CHARS: Final = 127
+UPLOAD_EXPIRES_S: Final = 300
+DOWNLOAD_EXPIRES_S: Final = 300
+
+# What may be shared: images, video the browser plays inline, PDF and common office documents.
+ALLOWED_CONTENT_TYPES: Final = frozenset(
+    {
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "video/mp4",
+        "video/webm",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+    }
+)

@@ -75,6 +75,18 @@ def check_attachments(room_id: str, attachments: tuple[Attachment, ...]) -> None
             raise InvalidInput("an attachment needs a content type such as image/png")
 
 
+def check_upload(room_id: str, file_id: str, content_type: str, size: int) -> str:
+    """The key a new upload gets, if its type and size may be shared in a room."""
+    check_id(file_id, "a file id")
+    if content_type not in limits.ALLOWED_CONTENT_TYPES:
+        raise InvalidInput(f"files of type {content_type!r} cannot be shared")
+    if size <= 0:
+        raise InvalidInput("a file cannot be empty")
+    if size > limits.MAX_UPLOAD_BYTES:
+        raise TooLarge(f"a file is at most {limits.MAX_UPLOAD_BYTES} bytes")
+    return attachment_prefix(room_id) + file_id
+
+
 def check_command(command: Command) -> None:
     """What must hold before any storage is asked about a command: ids and seqs in range, and
     text that can be stored (lone surrogates, which JSON can carry, cannot be encoded)."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from adapters.aws import client
 from adapters.tables import create_table
-from components.topology import QUEUES, TABLES, physical_name
+from components.topology import BUCKETS, QUEUES, TABLES, physical_name
 
 
 @dataclass(frozen=True)
@@ -18,10 +18,12 @@ class Stage:
     bus: str
     events_stream_arn: str
     queues: dict[str, str]  # logical name -> queue URL
+    buckets: dict[str, str]  # logical name -> bucket name
 
     def env(self) -> dict[str, str]:
         names = {table.env_var: self.tables[table.name] for table in TABLES if table.env_var}
-        return {**names, "EVENT_BUS_NAME": self.bus}
+        buckets = {bucket.env_var: self.buckets[bucket.name] for bucket in BUCKETS}
+        return {**names, **buckets, "EVENT_BUS_NAME": self.bus}
 
 
 def provision(prefix: str) -> Stage:
@@ -36,6 +38,26 @@ def provision(prefix: str) -> Stage:
             stream_arn = description["LatestStreamArn"]
     bus = f"{prefix}-bus"
     client("events").create_event_bus(Name=bus)
+    buckets = {}
+    for bucket in BUCKETS:
+        name = f"{prefix}-{bucket.name}"
+        client("s3").create_bucket(Bucket=name)
+        client("s3").put_public_access_block(
+            Bucket=name,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        client("s3").put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
+        buckets[bucket.name] = name
     queues = {
         queue.name: client("sqs").create_queue(
             QueueName=f"{prefix}-{queue.name}",
@@ -43,4 +65,4 @@ def provision(prefix: str) -> Stage:
         )["QueueUrl"]
         for queue in QUEUES
     }
-    return Stage(prefix, names, bus, stream_arn, queues)
+    return Stage(prefix, names, bus, stream_arn, queues, buckets)

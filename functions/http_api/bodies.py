@@ -38,3 +38,9 @@ class EditBody(_Body, frozen=True):
 
 class ReadBody(_Body, frozen=True):
     seq: int
+
+
+class UploadBody(_Body, frozen=True):
+    name: str
+    content_type: str
+    size: int

@@ -18,11 +18,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from adapters.aws import table_name
 from adapters.event_store import DynamoEventStore
+from adapters.files import S3Files
 from adapters.view_store import DynamoViewStore
 from application.queries import events_after, room_for_member
-from application.service import ChatService, Outcome
+from application.service import ChatService, Outcome, new_id
 from domain.errors import DomainError
+from domain.events import Attachment
+from domain.limits import DOWNLOAD_EXPIRES_S, UPLOAD_EXPIRES_S
 from domain.public import detail
+from domain.rules import attachment_prefix, check_attachments, check_id, check_upload
 from functions.http_api.bodies import (
     CreateRoomBody,
     EditBody,
@@ -30,6 +34,7 @@ from functions.http_api.bodies import (
     OpenDmBody,
     ReadBody,
     SendBody,
+    UploadBody,
 )
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "http-api"))
@@ -63,6 +68,11 @@ class Unauthorized(DomainError):
 
 class InvalidJson(DomainError):
     code = "invalid_json"
+
+
+@cache
+def _files() -> S3Files:
+    return S3Files(os.environ["FILES_BUCKET"])
 
 
 @cache
@@ -241,6 +251,37 @@ def delete(room_id: str, seq: str) -> Response[Any]:
 @app.post("/rooms/<room_id>/read")
 def mark_read(room_id: str) -> Response[Any]:
     return written(_stores()[2].mark_read(caller(), room_id, body(ReadBody).seq))
+
+
+@app.post("/rooms/<room_id>/uploads")
+def upload(room_id: str) -> Response[Any]:
+    """A presigned POST for one file: S3 itself refuses another key, type or a larger size."""
+    request = body(UploadBody)
+    room_for_member(_stores()[0], room_id, caller())
+    attachment = Attachment("", request.name, request.content_type, request.size)
+    key = check_upload(room_id, new_id(), request.content_type, request.size)
+    attachment = msgspec.structs.replace(attachment, key=key)
+    check_attachments(room_id, (attachment,))
+    form = _files().upload_form(key, request.content_type, request.size, UPLOAD_EXPIRES_S)
+    return reply(
+        {**form, "attachment": attachment, "expires_in": UPLOAD_EXPIRES_S},
+        HTTPStatus.CREATED,
+    )
+
+
+@app.get("/rooms/<room_id>/files/<file_id>")
+def download(room_id: str, file_id: str) -> Response[Any]:
+    """Members are redirected to a short-lived URL; nobody else learns the file exists."""
+    room_for_member(_stores()[0], room_id, caller())
+    check_id(file_id, "a file id")
+    name = app.current_event.get_query_string_value("name")
+    url = _files().download_url(attachment_prefix(room_id) + file_id, DOWNLOAD_EXPIRES_S, name)
+    return Response(
+        status_code=HTTPStatus.FOUND,
+        content_type="application/json",
+        body="{}",
+        headers={"Location": url, "Cache-Control": "private, no-store"},
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from adapters.event_store import DynamoEventStore
 from adapters.view_store import DynamoViewStore
@@ -125,3 +127,78 @@ def test_outsiders_can_neither_read_nor_write_a_room() -> None:
     ]:
         status, reply = call(method, path, "mallory", body)
         assert (status, reply["error"]["code"]) == (403, "not_a_member"), (method, path)
+
+
+def test_a_member_uploads_a_picture_shares_it_and_another_member_downloads_it() -> None:
+    room = call("POST", "/rooms", body={"name": "Photos", "members": ["bob"]})[1]["room_id"]
+    picture = b"\x89PNG\r\n\x1a\n" + b"pixels" * 10
+
+    status, form = call(
+        "POST",
+        f"/rooms/{room}/uploads",
+        body={"name": "cat.png", "content_type": "image/png", "size": len(picture)},
+    )
+    assert status == 201
+    policy = json.loads(base64.b64decode(form["fields"]["policy"]))
+    assert ["content-length-range", 1, len(picture)] in policy["conditions"]
+    assert {"Content-Type": "image/png"} in policy["conditions"]
+    assert {"key": form["attachment"]["key"]} in policy["conditions"]
+    assert form["attachment"]["key"].startswith(f"rooms/{room}/")
+    uploaded = requests.post(
+        form["url"], data=form["fields"], files={"file": ("cat.png", picture)}, timeout=10
+    )
+    assert uploaded.status_code in (200, 201, 204)
+
+    status, sent = call(
+        "POST",
+        f"/rooms/{room}/messages",
+        body={"text": "look", "attachments": [form["attachment"]]},
+    )
+    assert status == 201
+    assert sent["events"][0]["data"]["attachments"] == [form["attachment"]]
+    file_id = form["attachment"]["key"].rsplit("/", 1)[1]
+    status, redirect = download(room, file_id, "bob")
+    assert status == 302
+    assert requests.get(redirect, timeout=10).content == picture
+
+
+def download(room: str, file_id: str, user: str) -> tuple[int, str]:
+    event = copy.deepcopy(SAMPLE)
+    path = f"/rooms/{room}/files/{file_id}"
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["requestContext"]["http"]["method"] = "GET"
+    event["rawQueryString"], event["queryStringParameters"], event["body"] = "", None, None
+    event["requestContext"]["authorizer"]["jwt"]["claims"] = {"cognito:username": user}
+    response = handler.lambda_handler(event, Context())  # type: ignore[arg-type]
+    return response["statusCode"], response.get("headers", {}).get("Location", "")
+
+
+@pytest.mark.parametrize(
+    ("upload", "status", "code"),
+    [
+        (
+            {"name": "tool.exe", "content_type": "application/x-msdownload", "size": 10},
+            400,
+            "invalid",
+        ),
+        ({"name": "huge.mp4", "content_type": "video/mp4", "size": 10**12}, 413, "too_large"),
+        ({"name": "empty.png", "content_type": "image/png", "size": 0}, 400, "invalid"),
+        ({"name": "", "content_type": "image/png", "size": 10}, 400, "invalid"),
+    ],
+)
+def test_an_upload_outside_the_limits_is_refused_before_any_form_is_issued(
+    upload: dict[str, Any], status: int, code: str
+) -> None:
+    room = call("POST", "/rooms", body={"name": "Files"})[1]["room_id"]
+
+    got_status, got = call("POST", f"/rooms/{room}/uploads", body=upload)
+
+    assert (got_status, got["error"]["code"]) == (status, code)
+
+
+def test_outsiders_can_neither_upload_to_nor_download_from_a_room() -> None:
+    room = call("POST", "/rooms", body={"name": "Private"})[1]["room_id"]
+    upload = {"name": "a.png", "content_type": "image/png", "size": 3}
+
+    assert call("POST", f"/rooms/{room}/uploads", "mallory", upload)[0] == 403
+    assert download(room, "anything", "mallory") == (403, "")
