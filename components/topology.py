@@ -138,25 +138,28 @@ HTTP_API = Function(
 
 FUNCTIONS: tuple[Function, ...] = (PROJECTOR, HTTP_API)
 
-HTTP_ROUTES: tuple[HttpRoute, ...] = tuple(
-    HttpRoute(method, path, HTTP_API.name)  # type: ignore[arg-type]
-    for method, path in (
-        ("GET", "/me"),
-        ("GET", "/rooms"),
-        ("POST", "/rooms"),
-        ("POST", "/dms"),
-        ("GET", "/rooms/{room_id}"),
-        ("POST", "/rooms/{room_id}/members"),
-        ("DELETE", "/rooms/{room_id}/members/me"),
-        ("GET", "/rooms/{room_id}/messages"),
-        ("GET", "/rooms/{room_id}/events"),
-        ("POST", "/rooms/{room_id}/messages"),
-        ("PATCH", "/rooms/{room_id}/messages/{seq}"),
-        ("DELETE", "/rooms/{room_id}/messages/{seq}"),
-        ("POST", "/rooms/{room_id}/read"),
-        ("POST", "/rooms/{room_id}/uploads"),
-        ("GET", "/rooms/{room_id}/files/{file_id}"),
-    )
+HTTP_ROUTES: tuple[HttpRoute, ...] = (
+    HttpRoute("GET", "/openapi.json", HTTP_API.name, public=True),
+    *(
+        HttpRoute(method, path, HTTP_API.name)  # type: ignore[arg-type]
+        for method, path in (
+            ("GET", "/me"),
+            ("GET", "/rooms"),
+            ("POST", "/rooms"),
+            ("POST", "/dms"),
+            ("GET", "/rooms/{room_id}"),
+            ("POST", "/rooms/{room_id}/members"),
+            ("DELETE", "/rooms/{room_id}/members/me"),
+            ("GET", "/rooms/{room_id}/messages"),
+            ("GET", "/rooms/{room_id}/events"),
+            ("POST", "/rooms/{room_id}/messages"),
+            ("PATCH", "/rooms/{room_id}/messages/{seq}"),
+            ("DELETE", "/rooms/{room_id}/messages/{seq}"),
+            ("POST", "/rooms/{room_id}/read"),
+            ("POST", "/rooms/{room_id}/uploads"),
+            ("GET", "/rooms/{room_id}/files/{file_id}"),
+        )
+    ),
 )
 
 PROJECTOR_DLQ = Queue("projector-dlq", "stream records the projector failed on after every retry")

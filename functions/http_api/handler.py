@@ -36,6 +36,7 @@ from functions.http_api.bodies import (
     SendBody,
     UploadBody,
 )
+from functions.http_api.openapi import document
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "http-api"))
 app = APIGatewayHttpResolver()
@@ -156,6 +157,11 @@ app.not_found(no_route)
 
 
 # --- routes -----------------------------------------------------------------------------------
+
+
+@app.get("/openapi.json")
+def openapi() -> Response[Any]:
+    return reply(document())
 
 
 @app.get("/me")

@@ -202,3 +202,10 @@ def test_outsiders_can_neither_upload_to_nor_download_from_a_room() -> None:
 
     assert call("POST", f"/rooms/{room}/uploads", "mallory", upload)[0] == 403
     assert download(room, "anything", "mallory") == (403, "")
+
+
+def test_the_openapi_document_is_served_without_a_token() -> None:
+    status, doc = call("GET", "/openapi.json", user=None)
+
+    assert status == 200 and doc["openapi"].startswith("3.")
+    assert "/rooms/{room_id}/messages" in doc["paths"]
