@@ -53,7 +53,18 @@ VIEWS = Table(
     purpose="read models projected from the log: rooms, members, messages, inboxes",
 )
 
-TABLES: tuple[Table, ...] = (EVENTS, VIEWS)
+CONNECTIONS = Table(
+    name="connections",
+    hash_key=Key("pk", "S"),
+    range_key=Key("sk", "S"),
+    ttl_attribute="expires_at",
+    point_in_time_recovery=False,
+    env_var="CONNECTIONS_TABLE",
+    purpose="open WebSocket connections: pk = user#<id>, sk = connection id; expire with the "
+    "2-hour connection limit",
+)
+
+TABLES: tuple[Table, ...] = (EVENTS, VIEWS, CONNECTIONS)
 
 
 def physical_name(prefix: str, table: Table) -> str:
@@ -136,7 +147,22 @@ HTTP_API = Function(
     buckets={"files": "write"},  # presigns uploads (PutObject) and downloads (GetObject)
 )
 
-FUNCTIONS: tuple[Function, ...] = (PROJECTOR, HTTP_API)
+WS_AUTHORIZER = Function(
+    name="ws-authorizer",
+    handler="functions.ws.authorizer.lambda_handler",
+    purpose="the WebSocket $connect REQUEST authorizer: verifies the Cognito JWT in ?token=",
+    timeout_s=5,
+)
+
+WS_CONNECTIONS = Function(
+    name="ws-connections",
+    handler="functions.ws.connections.lambda_handler",
+    purpose="WebSocket $connect and $disconnect: keeps the connections table",
+    timeout_s=5,
+    tables={"connections": "write"},
+)
+
+FUNCTIONS: tuple[Function, ...] = (PROJECTOR, HTTP_API, WS_AUTHORIZER, WS_CONNECTIONS)
 
 HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("GET", "/openapi.json", HTTP_API.name, public=True),

@@ -5,47 +5,14 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jwt
-import moto.cognitoidp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from adapters.aws import client
-from adapters.tokens import CognitoVerifier, InvalidToken
-
-PASSWORD = "Correct-horse-9"
-MOTO_KEY = Path(moto.cognitoidp.__file__).parent / "resources" / "jwks-private.json.gz"
-
-
-@dataclass
-class Pool:
-    verifier: CognitoVerifier
-    issuer: str
-    client_id: str
-    tokens: dict[str, str]
-
-
-@pytest.fixture
-def pool(moto_endpoint: str) -> Pool:
-    cognito = client("cognito-idp")
-    pool_id = cognito.create_user_pool(PoolName="chat")["UserPool"]["Id"]
-    app = cognito.create_user_pool_client(
-        UserPoolId=pool_id, ClientName="web", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
-    )["UserPoolClient"]
-    cognito.sign_up(ClientId=app["ClientId"], Username="alice", Password=PASSWORD)
-    cognito.admin_confirm_sign_up(UserPoolId=pool_id, Username="alice")
-    tokens = cognito.initiate_auth(
-        ClientId=app["ClientId"],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": "alice", "PASSWORD": PASSWORD},
-    )["AuthenticationResult"]
-    issuer = f"https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"
-    jwks = f"{moto_endpoint}/{pool_id}/.well-known/jwks.json"
-    return Pool(CognitoVerifier(issuer, app["ClientId"], jwks), issuer, app["ClientId"], tokens)
+from adapters.tokens import InvalidToken
+from tests.integration.conftest import MOTO_KEY, Pool
 
 
 def minted(pool: Pool, key: Any = None, **claims: Any) -> str:

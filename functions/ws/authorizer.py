@@ -1,0 +1,49 @@
+"""WebSocket $connect REQUEST authorizer: the Cognito JWT in `?token=` decides."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from adapters.tokens import CognitoVerifier, InvalidToken
+
+logger = Logger(service="ws-authorizer")
+
+
+@cache
+def _verifier() -> CognitoVerifier:
+    return CognitoVerifier(
+        os.environ["COGNITO_ISSUER"],
+        os.environ["COGNITO_CLIENT_ID"],
+        os.environ.get("COGNITO_JWKS_URL") or None,
+    )
+
+
+def policy(user_id: str, method_arn: str) -> dict[str, Any]:
+    """Allow this connection; later routes see `user_id` in requestContext.authorizer."""
+    return {
+        "principalId": user_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": method_arn}
+            ],
+        },
+        "context": {"user_id": user_id},
+    }
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    token = (event.get("queryStringParameters") or {}).get("token", "")
+    try:
+        identity = _verifier().verify(token)
+    except InvalidToken as refused:
+        logger.info("connection refused", reason=refused.message)
+        # API Gateway answers 401 to the client when an authorizer raises exactly this.
+        raise Exception("Unauthorized") from None
+    return policy(identity.user_id, event["methodArn"])

@@ -1,0 +1,32 @@
+"""WebSocket $connect / $disconnect: remember and forget the caller's connection."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from adapters.aws import table_name
+from adapters.connections import DynamoConnections
+
+logger = Logger(service="ws-connections")
+
+
+@cache
+def _connections() -> DynamoConnections:
+    return DynamoConnections(table_name("CONNECTIONS_TABLE"))
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = event["requestContext"]
+    user_id = (request.get("authorizer") or {}).get("user_id")
+    if not user_id:
+        return {"statusCode": 401, "body": "no authorized user"}
+    if request["eventType"] == "CONNECT":
+        _connections().add(user_id, request["connectionId"], int(request["connectedAt"]))
+    elif request["eventType"] == "DISCONNECT":
+        _connections().remove(user_id, request["connectionId"])
+    return {"statusCode": 200}

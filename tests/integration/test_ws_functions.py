@@ -1,0 +1,89 @@
+"""The WebSocket $connect authorizer and connection keeper, given events of the AWS shapes."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.aws import client
+from adapters.connections import DynamoConnections
+from functions.ws import authorizer, connections
+from local.provision import Stage
+from tests.integration.conftest import Pool
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "aws-events"
+
+
+def sample(name: str) -> dict[str, Any]:
+    return copy.deepcopy(json.loads((SAMPLES / name).read_text()))
+
+
+class Context:
+    function_name = "ws"
+    memory_limit_in_mb = 128
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ws"
+    aws_request_id = "req"
+
+
+@pytest.fixture
+def configured(pool: Pool, monkeypatch: pytest.MonkeyPatch) -> Pool:
+    monkeypatch.setenv("COGNITO_ISSUER", pool.issuer)
+    monkeypatch.setenv("COGNITO_CLIENT_ID", pool.client_id)
+    monkeypatch.setenv("COGNITO_JWKS_URL", pool.verifier.jwks.uri)
+    authorizer._verifier.cache_clear()
+    return pool
+
+
+def authorize(token: str | None) -> dict[str, Any]:
+    event = sample("websocket-authorizer-request.json")
+    event["queryStringParameters"] = {"token": token} if token is not None else {}
+    return authorizer.lambda_handler(event, Context())  # type: ignore[arg-type]
+
+
+def test_a_signed_in_user_may_connect_and_is_named_to_later_routes(configured: Pool) -> None:
+    answer = authorize(configured.tokens["IdToken"])
+
+    assert answer["principalId"] == "alice"
+    assert answer["context"] == {"user_id": "alice"}
+    (statement,) = answer["policyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"] == sample("websocket-authorizer-request.json")["methodArn"]
+
+
+@pytest.mark.parametrize("token", [None, "", "forged.token.here"])
+def test_a_connection_without_a_valid_token_is_unauthorized(
+    configured: Pool, token: str | None
+) -> None:
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(token)
+
+
+def test_connecting_and_disconnecting_keep_the_connections_table(stage: Stage) -> None:
+    connections._connections.cache_clear()
+    store = DynamoConnections(stage.tables["connections"], client("dynamodb"))
+    connect = sample("websocket-connect.json")
+    connect["requestContext"]["authorizer"] = {"user_id": "alice", "principalId": "alice"}
+    connect["requestContext"]["connectedAt"] = int(1000 * time.time())
+    connection_id = connect["requestContext"]["connectionId"]
+
+    assert connections.lambda_handler(connect, Context())["statusCode"] == 200  # type: ignore[arg-type]
+    assert store.of_user("alice") == [connection_id]
+
+    disconnect = sample("websocket-disconnect.json")
+    disconnect["requestContext"]["authorizer"] = {"user_id": "alice"}
+    disconnect["requestContext"]["connectionId"] = connection_id
+    assert connections.lambda_handler(disconnect, Context())["statusCode"] == 200  # type: ignore[arg-type]
+    assert store.of_user("alice") == []
+
+
+def test_a_connection_event_without_an_authorized_user_is_refused(stage: Stage) -> None:
+    connections._connections.cache_clear()
+
+    answer = connections.lambda_handler(sample("websocket-connect.json"), Context())  # type: ignore[arg-type]
+
+    assert answer["statusCode"] == 401
