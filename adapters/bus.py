@@ -40,6 +40,16 @@ class EventBridgeBus:
             "EventBusName": self.bus_name,
         }
 
+    def signal(self, detail_type: str, detail: dict[str, object]) -> None:
+        """An ephemeral signal (typing): on the bus for the members, never in the log."""
+        entry = {
+            "Source": SOURCE,
+            "DetailType": detail_type,
+            "Detail": msgspec.json.encode(detail).decode(),
+            "EventBusName": self.bus_name,
+        }
+        self._put([entry])
+
     def publish(self, envelopes: Iterable[Envelope]) -> None:
         entries = [self.entry(envelope) for envelope in envelopes]
         for start in range(0, len(entries), BATCH):

@@ -162,7 +162,42 @@ WS_CONNECTIONS = Function(
     tables={"connections": "write"},
 )
 
-FUNCTIONS: tuple[Function, ...] = (PROJECTOR, HTTP_API, WS_AUTHORIZER, WS_CONNECTIONS)
+WS_MESSAGES = Function(
+    name="ws-messages",
+    handler="functions.ws.messages.lambda_handler",
+    purpose="WebSocket actions send, edit, delete, typing, read, ping and $default",
+    tables={"events": "write"},
+    publishes=True,  # typing signals
+)
+
+FUNCTIONS: tuple[Function, ...] = (
+    PROJECTOR,
+    HTTP_API,
+    WS_AUTHORIZER,
+    WS_CONNECTIONS,
+    WS_MESSAGES,
+)
+
+
+@dataclass(frozen=True)
+class WsRoute:
+    route_key: str  # "$connect", "$disconnect", "$default" or a value of $request.body.action
+    function: str
+    replies: bool = False  # a two-way route: the function's answer goes back to the sender
+
+
+WS_ROUTE_SELECTION = "$request.body.action"
+
+WS_ROUTES: tuple[WsRoute, ...] = (
+    WsRoute("$connect", WS_CONNECTIONS.name),
+    WsRoute("$disconnect", WS_CONNECTIONS.name),
+    *(
+        WsRoute(action, WS_MESSAGES.name, replies=True)
+        for action in ("send", "edit", "delete", "typing", "read", "ping", "$default")
+    ),
+)
+
+WS_AUTHORIZER_IDENTITY = "route.request.querystring.token"
 
 HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("GET", "/openapi.json", HTTP_API.name, public=True),

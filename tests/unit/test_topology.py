@@ -11,6 +11,7 @@ from components.topology import (
     QUEUES,
     STREAM_MAPPINGS,
     TABLES,
+    WS_ROUTES,
 )
 from functions.http_api.handler import app
 
@@ -56,3 +57,22 @@ def test_the_stream_mapping_reads_a_streamed_table_into_a_function_with_a_dead_l
         assert mapping.on_failure_queue in queues
         assert mapping.report_batch_item_failures and mapping.bisect_on_error
         assert 0 < mapping.max_retries <= 10
+
+
+def test_every_websocket_route_points_at_a_described_function_and_replies_only_from_messages() -> (
+    None
+):
+    assert {route.function for route in WS_ROUTES} <= FUNCTION_NAMES
+    keys = {route.route_key for route in WS_ROUTES}
+    assert {
+        "$connect",
+        "$disconnect",
+        "$default",
+        "send",
+        "edit",
+        "delete",
+        "typing",
+        "read",
+        "ping",
+    } <= keys
+    assert all(route.replies == (route.function == "ws-messages") for route in WS_ROUTES)

@@ -1,0 +1,137 @@
+"""WebSocket actions, given message events of the AWS shape: acks from the command path, error
+frames for anything wrong, typing on the bus and never in the log."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.aws import client
+from adapters.event_store import DynamoEventStore
+from application.service import ChatService
+from functions.ws import messages
+from local.provision import Stage
+
+SAMPLE = json.loads(
+    (Path(__file__).resolve().parents[3] / "shared/aws-events/websocket-message.json").read_text()
+)
+
+
+class Context:
+    function_name = "ws-messages"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ws-messages"
+    aws_request_id = "req"
+
+
+def frame(user: str | None, body: Any) -> dict[str, Any]:
+    event = copy.deepcopy(SAMPLE)
+    if user:
+        event["requestContext"]["authorizer"] = {"user_id": user}
+    event["requestContext"]["routeKey"] = (
+        body.get("action", "$default") if isinstance(body, dict) else "$default"
+    )
+    event["body"] = body if isinstance(body, str) else json.dumps(body)
+    answer = messages.lambda_handler(event, Context())  # type: ignore[arg-type]
+    assert answer["statusCode"] == 200
+    return json.loads(answer["body"]) if "body" in answer else {}
+
+
+@pytest.fixture
+def room(stage: Stage, event_store: DynamoEventStore) -> str:
+    messages._collaborators.cache_clear()
+    return ChatService(event_store).create_room("alice", "General", ("bob",)).room_id
+
+
+def test_a_send_is_acknowledged_with_its_seq_and_a_resend_with_the_same(room: str) -> None:
+    first = frame("bob", {"action": "send", "room_id": room, "text": "hi", "client_id": "c1"})
+    again = frame("bob", {"action": "send", "room_id": room, "text": "hi", "client_id": "c1"})
+
+    assert first == {
+        "type": "ack",
+        "client_id": "c1",
+        "room_id": room,
+        "seq": 2,
+        "duplicate": False,
+    }
+    assert again["seq"] == 2 and again["duplicate"] is True
+
+
+def test_edit_delete_and_read_are_acknowledged(room: str) -> None:
+    frame("bob", {"action": "send", "room_id": room, "text": "typo", "client_id": "c1"})
+
+    edited = frame(
+        "bob", {"action": "edit", "room_id": room, "seq": 2, "text": "fixed", "client_id": "e1"}
+    )
+    deleted = frame("bob", {"action": "delete", "room_id": room, "seq": 2, "client_id": "d1"})
+    read = frame("alice", {"action": "read", "room_id": room, "seq": 4})
+
+    assert (edited["type"], edited["seq"], edited["client_id"]) == ("ack", 3, "e1")
+    assert (deleted["type"], deleted["seq"]) == ("ack", 4)
+    assert read["type"] == "ack"
+
+
+def test_a_ping_gets_a_pong(room: str) -> None:
+    assert frame("alice", {"action": "ping"}) == {"type": "pong"}
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("{not json", "bad_frame"),
+        ({"action": "dance"}, "bad_frame"),
+        ({"action": "send", "text": "no room"}, "bad_frame"),
+        (
+            {"action": "send", "room_id": "nowhere", "text": "hi", "client_id": "c9"},
+            "room_not_found",
+        ),
+        ({"action": "edit", "room_id": "ROOM", "seq": 1, "text": "x"}, "message_not_found"),
+    ],
+)
+def test_a_bad_frame_gets_an_error_frame(room: str, body: Any, code: str) -> None:
+    if isinstance(body, dict) and body.get("room_id") == "ROOM":
+        body["room_id"] = room
+
+    answer = frame("alice", body)
+
+    assert answer["type"] == "error" and answer["code"] == code and answer["message"]
+    if isinstance(body, dict) and "client_id" in body:
+        assert answer["client_id"] == body["client_id"]
+
+
+def test_outsiders_get_an_error_frame_and_write_nothing(
+    room: str, event_store: DynamoEventStore
+) -> None:
+    answer = frame("mallory", {"action": "send", "room_id": room, "text": "let me in"})
+
+    assert answer["code"] == "not_a_member"
+    assert len(event_store.read_stream("room#" + room)) == 1
+
+
+def test_a_frame_on_a_connection_without_a_user_is_refused(room: str) -> None:
+    assert frame(None, {"action": "ping"})["type"] == "error"
+
+
+def test_typing_reaches_the_bus_and_never_the_log(
+    room: str, stage: Stage, event_store: DynamoEventStore
+) -> None:
+    sqs, events = client("sqs"), client("events")
+    url = sqs.create_queue(QueueName=f"{stage.prefix}-typing")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="typing", EventBusName=stage.bus, EventPattern=json.dumps({"detail-type": ["typing"]})
+    )
+    events.put_targets(Rule="typing", EventBusName=stage.bus, Targets=[{"Id": "q", "Arn": arn}])
+
+    assert frame("bob", {"action": "typing", "room_id": room}) == {}
+    assert frame("mallory", {"action": "typing", "room_id": room})["code"] == "not_a_member"
+
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(m["Body"])["detail"] for m in got] == [{"room_id": room, "user_id": "bob"}]
+    assert len(event_store.read_stream("room#" + room)) == 1
