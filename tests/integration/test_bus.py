@@ -11,6 +11,7 @@ from adapters.aws import client
 from adapters.bus import EventBridgeBus, PublishFailed
 from domain.events import Envelope, MessageCreated
 from local.provision import Stage
+from tests.integration.support import drain, tap
 
 
 def envelope(seq: int) -> Envelope:
@@ -28,14 +29,7 @@ def envelope(seq: int) -> Envelope:
 
 
 def test_twenty_five_events_reach_a_rule_target_in_three_batches(stage: Stage) -> None:
-    sqs, events = client("sqs"), client("events")
-    url = sqs.create_queue(QueueName=f"{stage.prefix}-all")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    pattern = {"source": ["chat"], "detail-type": ["message.created"]}
-    events.put_rule(Name="all", EventBusName=stage.bus, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule="all", EventBusName=stage.bus, Targets=[{"Id": "q", "Arn": arn}])
+    url = tap(stage, "all", {"source": ["chat"], "detail-type": ["message.created"]})
     calls: list[int] = []
     real = client("events")
 
@@ -46,11 +40,7 @@ def test_twenty_five_events_reach_a_rule_target_in_three_batches(stage: Stage) -
 
     EventBridgeBus(stage.bus, Counting()).publish(envelope(i) for i in range(1, 26))
 
-    seqs = []
-    while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-        for message in got:
-            seqs.append(json.loads(message["Body"])["detail"]["seq"])
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    seqs = [event["detail"]["seq"] for event in drain(url)]
     assert calls == [10, 10, 5]
     assert sorted(seqs) == list(range(1, 26))
 

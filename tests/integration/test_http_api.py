@@ -16,17 +16,11 @@ from adapters.view_store import DynamoViewStore
 from domain.projection import project
 from functions.http_api import handler
 from local.provision import Stage
+from tests.integration.support import FakeContext
 
 SAMPLE = json.loads(
     (Path(__file__).resolve().parents[3] / "shared/aws-events/http-api-v2-jwt.json").read_text()
 )
-
-
-class Context:
-    function_name = "http-api"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:http-api"
-    aws_request_id = "req"
 
 
 def call(
@@ -43,7 +37,7 @@ def call(
     claims = {"sub": f"sub-{user}", "cognito:username": user} if user else {}
     event["requestContext"]["authorizer"]["jwt"]["claims"] = claims
     event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
-    response = handler.lambda_handler(event, Context())  # type: ignore[arg-type]
+    response = handler.lambda_handler(event, FakeContext())  # type: ignore[arg-type]
     return response["statusCode"], json.loads(response["body"])
 
 
@@ -169,7 +163,7 @@ def download(room: str, file_id: str, user: str) -> tuple[int, str]:
     event["requestContext"]["http"]["method"] = "GET"
     event["rawQueryString"], event["queryStringParameters"], event["body"] = "", None, None
     event["requestContext"]["authorizer"]["jwt"]["claims"] = {"cognito:username": user}
-    response = handler.lambda_handler(event, Context())  # type: ignore[arg-type]
+    response = handler.lambda_handler(event, FakeContext())  # type: ignore[arg-type]
     return response["statusCode"], response.get("headers", {}).get("Location", "")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,9 @@ from domain.projection import Views
 from functions.projector import handler
 from local.provision import Stage
 from local.streams import StreamReader
+from tests.integration.support import FakeContext, drain, tap
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "aws-events"
-
-
-@dataclass
-class Context:
-    function_name: str = "projector"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:projector"
-    aws_request_id: str = "req-1"
 
 
 @pytest.fixture
@@ -49,33 +41,12 @@ def reader(stage: Stage) -> StreamReader:
 @pytest.fixture
 def bus_queue(stage: Stage) -> str:
     """Everything the projector publishes lands in this queue, through a rule on the bus."""
-    sqs, events = client("sqs"), client("events")
-    url = sqs.create_queue(QueueName=f"{stage.prefix}-tap")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(
-        Name="tap", EventBusName=stage.bus, EventPattern=json.dumps({"source": ["chat"]})
-    )
-    events.put_targets(Rule="tap", EventBusName=stage.bus, Targets=[{"Id": "tap", "Arn": arn}])
-    return str(url)
-
-
-def received(queue_url: str) -> list[dict[str, Any]]:
-    sqs = client("sqs")
-    out: list[dict[str, Any]] = []
-    while True:
-        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
-        if not got.get("Messages"):
-            return out
-        for message in got["Messages"]:
-            out.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return tap(stage, "tap", {"source": ["chat"]})
 
 
 def project(reader: StreamReader) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     records = reader.poll()
-    return handler.lambda_handler(reader.lambda_event(records), Context()), records
+    return handler.lambda_handler(reader.lambda_event(records), FakeContext()), records
 
 
 def test_stream_records_have_the_shape_lambda_delivers(
@@ -123,7 +94,7 @@ def test_the_projector_builds_the_views_and_publishes_each_event(
     ]
     assert sorted(view_store.members(room.room_id)) == ["alice", "bob"]
 
-    published = received(bus_queue)
+    published = drain(bus_queue)
     assert [p["detail-type"] for p in published] == [
         "room.created",
         "message.created",
@@ -156,7 +127,7 @@ def test_a_redelivered_batch_changes_nothing(
     _, records = project(reader)
     before = sorted(view_store.scan_rows(), key=lambda r: (r["pk"], r["sk"]))
 
-    again = handler.lambda_handler(reader.lambda_event(records), Context())
+    again = handler.lambda_handler(reader.lambda_event(records), FakeContext())
 
     assert again == {"batchItemFailures": []}
     assert sorted(view_store.scan_rows(), key=lambda r: (r["pk"], r["sk"])) == before
@@ -231,4 +202,4 @@ def test_the_handler_accepts_the_aws_sample_batch_and_skips_what_is_not_an_event
 ) -> None:
     sample = json.loads((SAMPLES / "dynamodb-stream.json").read_text())
 
-    assert handler.lambda_handler(sample, Context()) == {"batchItemFailures": []}
+    assert handler.lambda_handler(sample, FakeContext()) == {"batchItemFailures": []}

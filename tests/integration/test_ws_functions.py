@@ -15,19 +15,13 @@ from adapters.connections import DynamoConnections
 from functions.ws import authorizer, connections
 from local.provision import Stage
 from tests.integration.conftest import Pool
+from tests.integration.support import FakeContext
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "aws-events"
 
 
 def sample(name: str) -> dict[str, Any]:
     return copy.deepcopy(json.loads((SAMPLES / name).read_text()))
-
-
-class Context:
-    function_name = "ws"
-    memory_limit_in_mb = 128
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ws"
-    aws_request_id = "req"
 
 
 @pytest.fixture
@@ -42,7 +36,7 @@ def configured(pool: Pool, monkeypatch: pytest.MonkeyPatch) -> Pool:
 def authorize(token: str | None) -> dict[str, Any]:
     event = sample("websocket-authorizer-request.json")
     event["queryStringParameters"] = {"token": token} if token is not None else {}
-    return authorizer.lambda_handler(event, Context())  # type: ignore[arg-type]
+    return authorizer.lambda_handler(event, FakeContext())  # type: ignore[arg-type]
 
 
 def test_a_signed_in_user_may_connect_and_is_named_to_later_routes(configured: Pool) -> None:
@@ -71,19 +65,19 @@ def test_connecting_and_disconnecting_keep_the_connections_table(stage: Stage) -
     connect["requestContext"]["connectedAt"] = int(1000 * time.time())
     connection_id = connect["requestContext"]["connectionId"]
 
-    assert connections.lambda_handler(connect, Context())["statusCode"] == 200  # type: ignore[arg-type]
+    assert connections.lambda_handler(connect, FakeContext())["statusCode"] == 200  # type: ignore[arg-type]
     assert store.of_user("alice") == [connection_id]
 
     disconnect = sample("websocket-disconnect.json")
     disconnect["requestContext"]["authorizer"] = {"user_id": "alice"}
     disconnect["requestContext"]["connectionId"] = connection_id
-    assert connections.lambda_handler(disconnect, Context())["statusCode"] == 200  # type: ignore[arg-type]
+    assert connections.lambda_handler(disconnect, FakeContext())["statusCode"] == 200  # type: ignore[arg-type]
     assert store.of_user("alice") == []
 
 
 def test_a_connection_event_without_an_authorized_user_is_refused(stage: Stage) -> None:
     connections._connections.cache_clear()
 
-    answer = connections.lambda_handler(sample("websocket-connect.json"), Context())  # type: ignore[arg-type]
+    answer = connections.lambda_handler(sample("websocket-connect.json"), FakeContext())  # type: ignore[arg-type]
 
     assert answer["statusCode"] == 401

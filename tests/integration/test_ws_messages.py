@@ -10,22 +10,15 @@ from typing import Any
 
 import pytest
 
-from adapters.aws import client
 from adapters.event_store import DynamoEventStore
 from application.service import ChatService
 from functions.ws import messages
 from local.provision import Stage
+from tests.integration.support import FakeContext, drain, tap
 
 SAMPLE = json.loads(
     (Path(__file__).resolve().parents[3] / "shared/aws-events/websocket-message.json").read_text()
 )
-
-
-class Context:
-    function_name = "ws-messages"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ws-messages"
-    aws_request_id = "req"
 
 
 def frame(user: str | None, body: Any) -> dict[str, Any]:
@@ -36,7 +29,7 @@ def frame(user: str | None, body: Any) -> dict[str, Any]:
         body.get("action", "$default") if isinstance(body, dict) else "$default"
     )
     event["body"] = body if isinstance(body, str) else json.dumps(body)
-    answer = messages.lambda_handler(event, Context())  # type: ignore[arg-type]
+    answer = messages.lambda_handler(event, FakeContext())  # type: ignore[arg-type]
     assert answer["statusCode"] == 200
     return json.loads(answer["body"]) if "body" in answer else {}
 
@@ -119,19 +112,10 @@ def test_a_frame_on_a_connection_without_a_user_is_refused(room: str) -> None:
 def test_typing_reaches_the_bus_and_never_the_log(
     room: str, stage: Stage, event_store: DynamoEventStore
 ) -> None:
-    sqs, events = client("sqs"), client("events")
-    url = sqs.create_queue(QueueName=f"{stage.prefix}-typing")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(
-        Name="typing", EventBusName=stage.bus, EventPattern=json.dumps({"detail-type": ["typing"]})
-    )
-    events.put_targets(Rule="typing", EventBusName=stage.bus, Targets=[{"Id": "q", "Arn": arn}])
+    url = tap(stage, "typing", {"detail-type": ["typing"]})
 
     assert frame("bob", {"action": "typing", "room_id": room}) == {}
     assert frame("mallory", {"action": "typing", "room_id": room})["code"] == "not_a_member"
 
-    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
-    assert [json.loads(m["Body"])["detail"] for m in got] == [{"room_id": room, "user_id": "bob"}]
+    assert [e["detail"] for e in drain(url)] == [{"room_id": room, "user_id": "bob"}]
     assert len(event_store.read_stream("room#" + room)) == 1
