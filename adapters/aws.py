@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-_CONFIG = Config(
+CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
     connect_timeout=3,
     read_timeout=10,
@@ -23,7 +23,7 @@ _CONFIG = Config(
 
 @cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)
+    return boto3.session.Session().client(service, config=CONFIG)
 
 
 def table_name(env_var: str) -> str:
@@ -35,4 +35,4 @@ def table_name(env_var: str) -> str:
 
 @cache
 def resource(service: str) -> Any:
-    return boto3.session.Session().resource(service, config=_CONFIG)
+    return boto3.session.Session().resource(service, config=CONFIG)

@@ -93,6 +93,7 @@ class Function:
     tables: dict[str, Access] = field(default_factory=dict)  # logical table -> access
     buckets: dict[str, Access] = field(default_factory=dict)  # logical bucket -> access
     publishes: bool = False  # puts events on the bus
+    manages_connections: bool = False  # posts to WebSocket connections (@connections)
 
 
 @dataclass(frozen=True)
@@ -170,12 +171,55 @@ WS_MESSAGES = Function(
     publishes=True,  # typing signals
 )
 
+BROADCASTER = Function(
+    name="broadcaster",
+    handler="functions.broadcaster.handler.lambda_handler",
+    purpose="bus events -> the WebSocket connections of the room's members (410: forget it)",
+    timeout_s=30,
+    tables={"views": "read", "connections": "write"},
+    manages_connections=True,
+)
+
 FUNCTIONS: tuple[Function, ...] = (
     PROJECTOR,
     HTTP_API,
     WS_AUTHORIZER,
     WS_CONNECTIONS,
     WS_MESSAGES,
+    BROADCASTER,
+)
+
+
+@dataclass(frozen=True)
+class BusRule:
+    """An EventBridge rule on the chat bus, delivering to a function with retries and a DLQ."""
+
+    name: str
+    detail_types: tuple[str, ...]
+    function: str
+    max_retries: int = 8
+    max_event_age_s: int = 300  # a chat frame older than this is news nobody wants
+    dead_letter_queue: str = ""
+
+
+BROADCAST_DLQ = Queue("broadcast-dlq", "bus events the broadcaster could not deliver")
+
+BUS_RULES: tuple[BusRule, ...] = (
+    BusRule(
+        name="broadcast",
+        detail_types=(
+            "room.created",
+            "user.joined",
+            "user.left",
+            "message.created",
+            "message.updated",
+            "message.deleted",
+            "read.marked",
+            "typing",
+        ),
+        function=BROADCASTER.name,
+        dead_letter_queue=BROADCAST_DLQ.name,
+    ),
 )
 
 
@@ -225,7 +269,7 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
 
 PROJECTOR_DLQ = Queue("projector-dlq", "stream records the projector failed on after every retry")
 
-QUEUES: tuple[Queue, ...] = (PROJECTOR_DLQ,)
+QUEUES: tuple[Queue, ...] = (PROJECTOR_DLQ, BROADCAST_DLQ)
 
 STREAM_MAPPINGS: tuple[StreamMapping, ...] = (
     StreamMapping(

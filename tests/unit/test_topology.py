@@ -6,6 +6,7 @@ import importlib
 import re
 
 from components.topology import (
+    BUS_RULES,
     FUNCTIONS,
     HTTP_ROUTES,
     QUEUES,
@@ -76,3 +77,19 @@ def test_every_websocket_route_points_at_a_described_function_and_replies_only_f
         "ping",
     } <= keys
     assert all(route.replies == (route.function == "ws-messages") for route in WS_ROUTES)
+
+
+def test_every_bus_rule_delivers_to_a_described_function_with_a_dead_letter_queue() -> None:
+    queues = {queue.name for queue in QUEUES}
+    for rule in BUS_RULES:
+        assert rule.function in FUNCTION_NAMES
+        assert rule.dead_letter_queue in queues
+        assert 0 < rule.max_retries <= 185 and 60 <= rule.max_event_age_s <= 86400
+
+
+def test_typing_is_broadcast_but_the_broadcaster_never_writes_the_log() -> None:
+    (broadcast,) = [rule for rule in BUS_RULES if rule.function == "broadcaster"]
+    broadcaster = next(f for f in FUNCTIONS if f.name == "broadcaster")
+
+    assert "typing" in broadcast.detail_types and "message.created" in broadcast.detail_types
+    assert "events" not in broadcaster.tables and broadcaster.manages_connections

@@ -1,0 +1,81 @@
+"""Delivers a chat event to the open connections of the people it concerns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import msgspec
+
+MAX_PARALLEL_POSTS = 16
+
+
+class Gone(Exception):
+    """The connection is closed (API Gateway answered 410)."""
+
+
+class Connections(Protocol):
+    def of_user(self, user_id: str) -> list[str]: ...
+
+    def remove(self, user_id: str, connection_id: str) -> None: ...
+
+
+class Poster(Protocol):
+    def post(self, connection_id: str, data: bytes) -> None:
+        """Send one frame; raises Gone for a closed connection."""
+
+
+@dataclass
+class Delivery:
+    sent: int = 0
+    forgotten: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def recipients(
+    detail_type: str, detail: dict[str, Any], members: Callable[[str], Iterable[str]]
+) -> set[str]:
+    """Room events go to the room's members (a leaver too, so their own tabs update); a read
+    marker to its reader's other tabs; typing to everyone in the room but the typist."""
+    if detail_type == "read.marked":
+        return {str(detail["user_id"])}
+    people = set(members(str(detail["room_id"])))
+    if detail_type == "user.left":
+        people.add(str(detail["data"]["user_id"]))
+    if detail_type == "typing":
+        people.discard(str(detail["user_id"]))
+    return people
+
+
+def fan_out(
+    frame: dict[str, Any],
+    users: Iterable[str],
+    connections: Connections,
+    poster: Poster,
+    parallel: int = MAX_PARALLEL_POSTS,
+) -> Delivery:
+    """Post `frame` to every connection of `users`, at most `parallel` at a time; a closed
+    connection is forgotten and the others still get it."""
+    data = msgspec.json.encode(frame)
+    targets = [(user, conn) for user in sorted(users) for conn in connections.of_user(user)]
+    delivery = Delivery()
+
+    def post(target: tuple[str, str]) -> tuple[tuple[str, str], Exception | None]:
+        try:
+            poster.post(target[1], data)
+        except Exception as error:  # sorted out below, one target at a time
+            return target, error
+        return target, None
+
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets) or 1))) as pool:
+        for (user, conn), error in pool.map(post, targets):
+            if error is None:
+                delivery.sent += 1
+            elif isinstance(error, Gone):
+                connections.remove(user, conn)
+                delivery.forgotten.append(conn)
+            else:
+                delivery.failed.append(conn)
+    return delivery
