@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
 help:
 	@echo "make test   install everything and run every check and test"
-	@echo "make dev    (arrives with the real-time path; see README)"
+	@echo "make dev    the local stage on http://127.0.0.1:8000 (PORT=... to change)"
 	@echo "make bench  run the benchmarks in bench/"
 
 install:
@@ -26,7 +26,5 @@ bench: install
 	$(UV) run python -m bench.replay
 	$(UV) run python -m bench.append
 
-dev:
-	@echo "make dev (the local stage: moto, gateway, pumps, web client) arrives with the"
-	@echo "real-time path issue; today the core runs under 'make test' and 'make bench'."
-	@exit 2
+dev: install
+	$(UV) run python -m local.stage --port $${PORT:-8000}

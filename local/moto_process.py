@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from adapters.aws import client, resource
+
 ROOT = Path(__file__).resolve().parents[1]
 AWS_VARIABLES = (
     "AWS_ENDPOINT_URL",
@@ -52,6 +54,7 @@ def moto_server(port: int | None = None) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     saved = {name: os.environ.get(name) for name in AWS_VARIABLES}
+    forget_clients()
     os.environ.update(
         AWS_ENDPOINT_URL=url,
         AWS_ACCESS_KEY_ID="testing",
@@ -72,3 +75,10 @@ def moto_server(port: int | None = None) -> Iterator[str]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        forget_clients()
+
+
+def forget_clients() -> None:
+    """Clients are cached per process and bound to the endpoint they were made for."""
+    client.cache_clear()
+    resource.cache_clear()

@@ -1,0 +1,226 @@
+"""The local API Gateway: one origin serving `/api/...` (HTTP API with its JWT authorizer), `/ws`
+(WebSocket API: authorizer, route selection, two-way replies, API Gateway's limits), the
+`@connections` management endpoint, and `/config.json`. Routes and functions come from the
+topology, and every function receives the event shape AWS would send it."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import importlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from adapters.tokens import CognitoVerifier, InvalidToken
+from components.topology import FUNCTIONS, HTTP_ROUTES, WS_ROUTES, HttpRoute
+from local.events import http_event, ws_authorizer_event, ws_event
+
+MAX_FRAME_BYTES = 32 * 1024
+MAX_MESSAGE_BYTES = 128 * 1024
+IDLE_TIMEOUT_S = 600
+MAX_CONNECTION_S = 2 * 3600
+
+
+@dataclass
+class FakeContext:
+    function_name: str
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:local"
+    aws_request_id: str = "local"
+
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@cache
+def handler(function_name: str) -> Handler:
+    spec = next(f for f in FUNCTIONS if f.name == function_name)
+    module, _, name = spec.handler.rpartition(".")
+    found: Handler = getattr(importlib.import_module(module), name)
+    return found
+
+
+async def invoke(function_name: str, event: dict[str, Any]) -> Any:
+    return await run_in_threadpool(handler(function_name), event, FakeContext(function_name))
+
+
+def _route_pattern(route: HttpRoute) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path) + "$")
+
+
+PATTERNS = [(route, _route_pattern(route)) for route in HTTP_ROUTES]
+WS_ROUTE_KEYS = {route.route_key: route for route in WS_ROUTES}
+
+
+class Gateway:
+    def __init__(self, verifier: CognitoVerifier, config: dict[str, Any]) -> None:
+        self.verifier = verifier
+        self.config = config
+        self.sockets: dict[str, WebSocket] = {}
+
+    # --- HTTP API ------------------------------------------------------------------------------
+
+    async def http(self, request: Request) -> Response:
+        path = "/" + request.path_params["path"]
+        method = request.method
+        for route, pattern in PATTERNS:
+            match = pattern.match(path)
+            if match and route.method == method:
+                break
+        else:
+            return JSONResponse({"message": "Not Found"}, status_code=404)
+        claims = None
+        if not route.public:
+            token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+            try:
+                identity = self.verifier.verify(token)
+            except InvalidToken:
+                return JSONResponse({"message": "Unauthorized"}, status_code=401)
+            claims = self._claims(token, identity.user_id)
+        body = (await request.body()).decode() or None
+        event = http_event(
+            method,
+            path,
+            f"{route.method} {route.path}",
+            match.groupdict(),
+            request.url.query,
+            dict(request.headers),
+            body,
+            claims,
+            request.client.host if request.client else "127.0.0.1",
+        )
+        answer = await invoke(route.function, event)
+        headers = dict(answer.get("headers") or {})
+        return Response(answer.get("body") or "", answer["statusCode"], headers)
+
+    @staticmethod
+    def _claims(token: str, user_id: str) -> dict[str, Any]:
+        """The verified token's claims, as API Gateway's JWT authorizer passes them on."""
+        payload = token.split(".")[1]
+        claims: dict[str, Any] = json.loads(
+            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        )
+        claims.setdefault("username", user_id)
+        return claims
+
+    async def config_json(self, _: Request) -> Response:
+        return JSONResponse(self.config)
+
+    # --- @connections ----------------------------------------------------------------------------
+
+    async def post_to_connection(self, request: Request) -> Response:
+        socket = self.sockets.get(request.path_params["connection_id"])
+        if socket is None:
+            return JSONResponse(
+                {"message": "Gone"}, status_code=410, headers={"x-amzn-ErrorType": "GoneException"}
+            )
+        data = await request.body()
+        try:
+            await socket.send_text(data.decode())
+        except (RuntimeError, WebSocketDisconnect):
+            return JSONResponse(
+                {"message": "Gone"}, status_code=410, headers={"x-amzn-ErrorType": "GoneException"}
+            )
+        return Response(status_code=200)
+
+    # --- WebSocket API ---------------------------------------------------------------------------
+
+    async def websocket(self, socket: WebSocket) -> None:
+        connection_id = base64.urlsafe_b64encode(os.urandom(12)).decode()
+        connected_at = int(time.time() * 1000)
+        try:
+            policy = await invoke(
+                "ws-authorizer",
+                ws_authorizer_event(dict(socket.query_params), dict(socket.headers), connection_id),
+            )
+        except Exception:  # the authorizer refused ("Unauthorized"): the handshake fails
+            await socket.close(code=1008)
+            return
+        authorizer = {"principalId": policy["principalId"], **policy.get("context", {})}
+        connect = WS_ROUTE_KEYS["$connect"]
+        answer = await invoke(
+            connect.function,
+            ws_event("$connect", "CONNECT", connection_id, connected_at, authorizer),
+        )
+        if answer.get("statusCode") != 200:
+            await socket.close(code=1008)
+            return
+        await socket.accept()
+        self.sockets[connection_id] = socket
+        try:
+            await self._serve(socket, connection_id, connected_at, authorizer)
+        finally:
+            self.sockets.pop(connection_id, None)
+            disconnect = WS_ROUTE_KEYS["$disconnect"]
+            await invoke(
+                disconnect.function,
+                ws_event("$disconnect", "DISCONNECT", connection_id, connected_at, authorizer),
+            )
+
+    async def _serve(
+        self, socket: WebSocket, connection_id: str, connected_at: int, authorizer: dict[str, Any]
+    ) -> None:
+        deadline = connected_at / 1000 + MAX_CONNECTION_S
+        while True:
+            timeout = min(IDLE_TIMEOUT_S, deadline - time.time())
+            try:
+                message = await asyncio.wait_for(socket.receive(), timeout=max(timeout, 0))
+            except TimeoutError:
+                await socket.close(code=1001, reason="Going away")
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text") or (message.get("bytes") or b"").decode(errors="replace")
+            if len(text.encode()) > MAX_FRAME_BYTES:
+                # API Gateway closes a connection that sends a frame over 32 KB.
+                await socket.close(code=1009, reason="Message too big")
+                return
+            route = WS_ROUTE_KEYS.get(_action(text)) or WS_ROUTE_KEYS["$default"]
+            event = ws_event(
+                route.route_key, "MESSAGE", connection_id, connected_at, authorizer, text
+            )
+            answer = await invoke(route.function, event)
+            if route.replies and isinstance(answer, dict) and answer.get("body"):
+                try:
+                    await socket.send_text(answer["body"])
+                except (RuntimeError, WebSocketDisconnect):
+                    return  # the client left before its reply
+
+
+def _action(text: str) -> str:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return "$default"
+    action = body.get("action") if isinstance(body, dict) else None
+    return (
+        action
+        if isinstance(action, str) and action in WS_ROUTE_KEYS and not action.startswith("$")
+        else "$default"
+    )
+
+
+def create_app(gateway: Gateway) -> Starlette:
+    return Starlette(
+        routes=[
+            Route("/config.json", gateway.config_json),
+            Route(
+                "/api/{path:path}", gateway.http, methods=["GET", "POST", "PATCH", "DELETE", "PUT"]
+            ),
+            Route("/@connections/{connection_id}", gateway.post_to_connection, methods=["POST"]),
+            WebSocketRoute("/ws", gateway.websocket),
+        ]
+    )
