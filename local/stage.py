@@ -79,6 +79,10 @@ class LocalStage:
                 "COGNITO_JWKS_URL": jwks,
                 "WS_MANAGEMENT_ENDPOINT": self.base,
                 "POWERTOOLS_METRICS_NAMESPACE": "ChatLocal",
+                # Metrics are CloudWatch EMF lines on stdout: noise on a developer's console.
+                "POWERTOOLS_METRICS_DISABLED": os.environ.get(
+                    "POWERTOOLS_METRICS_DISABLED", "true"
+                ),
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             }
         )
