@@ -94,7 +94,9 @@ def ws_authorizer_event(
         "type": "REQUEST",
         "methodArn": f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{API_ID}/{STAGE}/$connect",
         "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
         "queryStringParameters": query,
+        "multiValueQueryStringParameters": {name: [value] for name, value in query.items()},
         "stageVariables": {},
         "requestContext": context,
     }
@@ -107,12 +109,19 @@ def ws_event(
     connected_at: int,
     authorizer: dict[str, Any],
     body: str | None = None,
+    disconnect_code: int = 1000,
 ) -> dict[str, Any]:
     context = _ws_context(route, event_type, connection_id, connected_at)
     context["authorizer"] = authorizer
     if event_type == "MESSAGE":
         context["messageId"] = uuid.uuid4().hex
     event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
+    if event_type != "MESSAGE":  # API Gateway sends the handshake's headers with these two
+        event["headers"] = {"Host": "127.0.0.1"}
+        event["multiValueHeaders"] = {"Host": ["127.0.0.1"]}
+    if event_type == "DISCONNECT":
+        context["disconnectStatusCode"] = disconnect_code
+        context["disconnectReason"] = ""
     if body is not None:
         event["body"] = body
     return event
