@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +13,7 @@ import requests
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from adapters.connections import DynamoConnections
 from local.stage import LocalStage
 
 
@@ -127,3 +130,61 @@ def test_the_http_api_refuses_a_request_without_a_token(stage: LocalStage) -> No
     response = requests.get(f"{stage.base}/api/rooms", timeout=10)
 
     assert response.status_code == 401
+
+
+def test_edits_and_deletes_reach_the_other_members(stage: LocalStage) -> None:
+    room = api(stage, "alice", "POST", "/rooms", {"name": "Edits", "members": ["bob"]})["room_id"]
+    with socket(stage, "bob") as bob:
+        sent = api(stage, "alice", "POST", f"/rooms/{room}/messages", {"text": "teh"})
+        api(stage, "alice", "PATCH", f"/rooms/{room}/messages/{sent['seq']}", {"text": "the"})
+        api(stage, "alice", "DELETE", f"/rooms/{room}/messages/{sent['seq']}")
+
+        got = [f for f in frames(bob) if f["room_id"] == room and f["type"].startswith("message.")]
+
+    assert [(f["type"], f["data"].get("seq")) for f in got] == [
+        ("message.created", None),
+        ("message.updated", sent["seq"]),
+        ("message.deleted", sent["seq"]),
+    ]
+
+
+def test_a_member_who_was_offline_catches_up_exactly_the_missed_events(stage: LocalStage) -> None:
+    room = api(stage, "alice", "POST", "/rooms", {"name": "Later", "members": ["bob"]})["room_id"]
+    seen = api(stage, "alice", "POST", f"/rooms/{room}/messages", {"text": "before"})["seq"]
+    missed = [
+        api(stage, "alice", "POST", f"/rooms/{room}/messages", {"text": f"missed {i}"})["seq"]
+        for i in range(3)
+    ]
+
+    caught_up = api(stage, "bob", "GET", f"/rooms/{room}/events?after={seen}")["events"]
+
+    assert [e["seq"] for e in caught_up] == missed
+    assert [e["data"]["text"] for e in caught_up] == ["missed 0", "missed 1", "missed 2"]
+
+
+def test_opening_a_dm_twice_over_http_gives_the_same_room(stage: LocalStage) -> None:
+    first = api(stage, "alice", "POST", "/dms", {"peer": "carol"})
+    second = api(stage, "carol", "POST", "/dms", {"peer": "alice"})
+
+    assert first["room_id"] == second["room_id"] and second["events"] == []
+
+
+def test_a_closed_socket_is_forgotten_when_a_message_finds_it_gone(stage: LocalStage) -> None:
+    room = api(stage, "alice", "POST", "/rooms", {"name": "Gone", "members": ["bob"]})["room_id"]
+    connections = DynamoConnections(os.environ["CONNECTIONS_TABLE"])
+    before = set(connections.of_user("bob"))
+    with socket(stage, "bob") as bob:
+        bob.send(json.dumps({"action": "ping"}))
+        reply(bob, "pong")
+        opened = set(connections.of_user("bob")) - before
+    assert len(opened) == 1
+    # The gateway forgets a socket at once; a stale row, as after a lost $disconnect, stays.
+    (stale,) = opened
+    connections.add("bob", stale, int(time.time() * 1000))
+
+    api(stage, "alice", "POST", f"/rooms/{room}/messages", {"text": "anyone there?"})
+
+    deadline = time.monotonic() + 10
+    while stale in connections.of_user("bob") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert stale not in connections.of_user("bob")
