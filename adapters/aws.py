@@ -21,9 +21,13 @@ CONFIG = Config(
 )
 
 
+# Presigned S3 URLs and POST forms signed with SigV4, which every region accepts (SigV2 is legacy).
+_S3_CONFIG = CONFIG.merge(Config(signature_version="s3v4"))
+
+
 @cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=CONFIG)
+    return boto3.session.Session().client(service, config=_S3_CONFIG if service == "s3" else CONFIG)
 
 
 def table_name(env_var: str) -> str:

@@ -8,9 +8,11 @@ from adapters.aws import client
 
 
 class S3Files:
-    def __init__(self, bucket: str, s3: Any = None) -> None:
+    def __init__(self, bucket: str, s3: Any = None, upload_url: str | None = None) -> None:
         self.bucket = bucket
         self.s3 = s3 or client("s3")
+        # Where browsers post forms, if not S3 itself (the local stage checks policies there).
+        self.upload_url = upload_url
 
     def upload_form(
         self, key: str, content_type: str, max_bytes: int, expires_s: int
@@ -26,7 +28,8 @@ class S3Files:
             ],
             ExpiresIn=expires_s,
         )
-        return {"url": post["url"], "fields": post["fields"]}
+        url = f"{self.upload_url}/{self.bucket}" if self.upload_url else post["url"]
+        return {"url": url, "fields": post["fields"]}
 
     def download_url(self, key: str, expires_s: int, name: str | None = None) -> str:
         params: dict[str, str] = {"Bucket": self.bucket, "Key": key}

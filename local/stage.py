@@ -78,6 +78,7 @@ class LocalStage:
                 "COGNITO_CLIENT_ID": self.client_id,
                 "COGNITO_JWKS_URL": jwks,
                 "WS_MANAGEMENT_ENDPOINT": self.base,
+                "FILES_UPLOAD_URL": f"{self.base}/s3",
                 "POWERTOOLS_METRICS_NAMESPACE": "ChatLocal",
                 # Metrics are CloudWatch EMF lines on stdout: noise on a developer's console.
                 "POWERTOOLS_METRICS_DISABLED": os.environ.get(

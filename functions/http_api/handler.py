@@ -73,7 +73,7 @@ class InvalidJson(DomainError):
 
 @cache
 def _files() -> S3Files:
-    return S3Files(os.environ["FILES_BUCKET"])
+    return S3Files(os.environ["FILES_BUCKET"], upload_url=os.environ.get("FILES_UPLOAD_URL"))
 
 
 @cache

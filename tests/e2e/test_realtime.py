@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
@@ -188,3 +189,65 @@ def test_a_closed_socket_is_forgotten_when_a_message_finds_it_gone(stage: LocalS
     while stale in connections.of_user("bob") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert stale not in connections.of_user("bob")
+
+
+def upload_form(stage: LocalStage, room: str, size: int) -> dict[str, Any]:
+    body = {"name": "cat.png", "content_type": "image/png", "size": size}
+    return dict(api(stage, "alice", "POST", f"/rooms/{room}/uploads", body))
+
+
+def test_a_picture_is_uploaded_under_its_policy_and_a_member_downloads_it(
+    stage: LocalStage,
+) -> None:
+    room = api(stage, "alice", "POST", "/rooms", {"name": "Pics", "members": ["bob"]})["room_id"]
+    picture = b"\x89PNG\r\n\x1a\n" + b"px" * 50
+    form = upload_form(stage, room, len(picture))
+
+    posted = requests.post(form["url"], data=form["fields"], files={"file": picture}, timeout=10)
+    assert posted.status_code == 204, posted.text
+    file_id = form["attachment"]["key"].rsplit("/", 1)[1]
+
+    download = requests.get(
+        f"{stage.base}/api/rooms/{room}/files/{file_id}",
+        headers={"Authorization": f"Bearer {token(stage, 'bob')}"},
+        timeout=10,
+    )
+    assert download.status_code == 200 and download.content == picture
+    outsider = requests.get(
+        f"{stage.base}/api/rooms/{room}/files/{file_id}",
+        headers={"Authorization": f"Bearer {token(stage, 'carol')}"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert outsider.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("tamper", "status", "code"),
+    [
+        ("bigger", 400, "EntityTooLarge"),
+        ("type", 403, "AccessDenied"),
+        ("key", 403, "AccessDenied"),
+        ("policy", 403, "SignatureDoesNotMatch"),
+    ],
+)
+def test_an_upload_outside_its_policy_is_refused_as_s3_would(
+    stage: LocalStage, tamper: str, status: int, code: str
+) -> None:
+    room = api(stage, "alice", "POST", "/rooms", {"name": "Strict"})["room_id"]
+    form = upload_form(stage, room, 10)
+    fields, data = dict(form["fields"]), b"0123456789"
+    if tamper == "bigger":
+        data += b"!"
+    elif tamper == "type":
+        fields["Content-Type"] = "text/html"
+    elif tamper == "key":
+        fields["key"] = f"rooms/{room}/someone-elses-file"
+    else:
+        fields["policy"] = base64.b64encode(
+            b'{"expiration": "2099-01-01T00:00:00Z", "conditions": []}'
+        ).decode()
+
+    posted = requests.post(form["url"], data=fields, files={"file": data}, timeout=10)
+
+    assert posted.status_code == status and f"<Code>{code}</Code>" in posted.text

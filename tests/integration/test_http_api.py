@@ -44,6 +44,7 @@ def call(
 @pytest.fixture(autouse=True)
 def fresh_stores(stage: Stage) -> None:
     handler._stores.cache_clear()
+    handler._files.cache_clear()
 
 
 def project_all(events: DynamoEventStore, views: DynamoViewStore) -> None:
