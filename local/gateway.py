@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import requests
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -69,11 +70,45 @@ PATTERNS = [(route, _route_pattern(route)) for route in HTTP_ROUTES]
 WS_ROUTE_KEYS = {route.route_key: route for route in WS_ROUTES}
 
 
+SignUps = Callable[[str, str, list[dict[str, str]]], None]
+
+
 class Gateway:
-    def __init__(self, verifier: CognitoVerifier, config: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        verifier: CognitoVerifier,
+        config: dict[str, Any],
+        cognito_upstream: str = "",
+        on_sign_up: SignUps | None = None,
+    ) -> None:
         self.verifier = verifier
         self.config = config
         self.sockets: dict[str, WebSocket] = {}
+        self.cognito_upstream = cognito_upstream
+        self.on_sign_up = on_sign_up
+
+    async def cognito(self, request: Request) -> Response:
+        """Cognito's API, passed through to the local pool; sign-ups are remembered so that the
+        users survive a restart (Cognito never gives a password back)."""
+        body = await request.body()
+        headers = {
+            k: v for k, v in request.headers.items() if k.lower() not in {"host", "content-length"}
+        }
+        answer = await run_in_threadpool(
+            requests.post, self.cognito_upstream + "/", data=body, headers=headers, timeout=30
+        )
+        target = request.headers.get("x-amz-target", "")
+        if answer.status_code == 200 and target.endswith(".SignUp") and self.on_sign_up:
+            signed_up = json.loads(body)
+            self.on_sign_up(
+                signed_up["Username"], signed_up["Password"], signed_up.get("UserAttributes", [])
+            )
+        passed = {
+            k: v
+            for k, v in answer.headers.items()
+            if k.lower().startswith(("content-type", "x-amz"))
+        }
+        return Response(answer.content, answer.status_code, passed)
 
     # --- HTTP API ------------------------------------------------------------------------------
 
@@ -247,6 +282,8 @@ def create_app(gateway: Gateway) -> Starlette:
             ),
             Route("/@connections/{connection_id}", gateway.post_to_connection, methods=["POST"]),
             Route("/s3/{bucket}", gateway.upload, methods=["POST"]),
+            Route("/cognito", gateway.cognito, methods=["POST"]),
+            Route("/cognito/", gateway.cognito, methods=["POST"]),
             WebSocketRoute("/ws", gateway.websocket),
         ]
     )

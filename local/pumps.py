@@ -18,10 +18,12 @@ class StreamPump(threading.Thread):
     retried from the first failed record (Lambda's checkpoint), up to the mapping's retries, then
     that record goes to the on-failure queue and the shard moves on."""
 
-    def __init__(self, mapping: StreamMapping, stream_arn: str, dlq_url: str) -> None:
+    def __init__(
+        self, mapping: StreamMapping, stream_arn: str, dlq_url: str, from_now: bool = False
+    ) -> None:
         super().__init__(daemon=True, name=f"pump-{mapping.function}")
         self.mapping, self.dlq_url = mapping, dlq_url
-        self.reader = StreamReader(stream_arn)
+        self.reader = StreamReader(stream_arn, from_now=from_now)
         self.stopped = threading.Event()
         self.pending: list[dict[str, Any]] = []
         self.attempts = 0

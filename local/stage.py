@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -20,10 +21,13 @@ from adapters.tokens import CognitoVerifier
 from components.topology import BUS_RULES, FUNCTIONS, STREAM_MAPPINGS
 from local.gateway import Gateway, create_app, handler
 from local.moto_process import free_port, moto_server
+from local.persistence import LocalState
 from local.provision import provision
 from local.pumps import BusPump, StreamPump, bus_target_queue
 
 REGION = "us-east-1"
+SNAPSHOT_EVERY_S = 10
+STATE_DIR = Path(".local")
 DEMO_USERS = {"alice": "Alice-password-1", "bob": "Bob-password-1", "carol": "Carol-password-1"}
 
 
@@ -38,7 +42,10 @@ def reset_functions() -> None:
 
 
 class LocalStage:
-    def __init__(self, port: int = 0, prefix: str = "chat-local") -> None:
+    def __init__(
+        self, port: int = 0, prefix: str = "chat-local", state_dir: Path | None = None
+    ) -> None:
+        self.state = LocalState(state_dir) if state_dir else None
         self.port = port or free_port()
         self.prefix = prefix
         self.base = f"http://127.0.0.1:{self.port}"
@@ -88,15 +95,27 @@ class LocalStage:
             }
         )
         reset_functions()
+        self.events_table = stage.tables["events"]
+        restored = (
+            self.state.restore_events(stage.tables["events"], stage.tables["views"])
+            if self.state
+            else 0
+        )
+        self.restored = restored
         self.config = {
             "apiUrl": f"{self.base}/api",
             "wsUrl": f"ws://127.0.0.1:{self.port}/ws",
             "region": REGION,
             "userPoolId": pool_id,
             "userPoolClientId": self.client_id,
-            "cognitoEndpoint": moto_url,
+            "cognitoEndpoint": f"{self.base}/cognito",
         }
-        gateway = Gateway(CognitoVerifier(issuer, self.client_id, jwks), self.config)
+        gateway = Gateway(
+            CognitoVerifier(issuer, self.client_id, jwks),
+            self.config,
+            cognito_upstream=moto_url,
+            on_sign_up=self.state.remember_user if self.state else None,
+        )
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(gateway), host="127.0.0.1", port=self.port, log_level="warning"
@@ -112,7 +131,10 @@ class LocalStage:
             time.sleep(0.05)
         for mapping in STREAM_MAPPINGS:
             pump = StreamPump(
-                mapping, stage.events_stream_arn, stage.queues[mapping.on_failure_queue]
+                mapping,
+                stage.events_stream_arn,
+                stage.queues[mapping.on_failure_queue],
+                from_now=restored > 0,  # the restored log is already in the views
             )
             pump.start()
             self._threads.append(pump)
@@ -126,8 +148,15 @@ class LocalStage:
         confirmer = threading.Thread(target=self._confirm_sign_ups, daemon=True, name="confirm")
         self._confirming = threading.Event()
         confirmer.start()
+        known = {saved["username"] for saved in self.state.users()} if self.state else set()
         for user, password in DEMO_USERS.items():
-            self.add_user(user, password)
+            if user not in known:
+                self.add_user(user, password)
+        for saved in self.state.users() if self.state else []:
+            self.add_user(saved["username"], saved["password"], saved["attributes"])
+        if self.state:
+            snapshots = threading.Thread(target=self._snapshot, daemon=True, name="snapshot")
+            snapshots.start()
 
     def _setenv(self, values: dict[str, str]) -> None:
         for key, value in values.items():
@@ -148,10 +177,26 @@ class LocalStage:
             except Exception:
                 continue
 
-    def add_user(self, user: str, password: str) -> None:
+    def add_user(
+        self, user: str, password: str, attributes: list[dict[str, str]] | None = None
+    ) -> None:
         cognito = client("cognito-idp")
-        cognito.sign_up(ClientId=self.client_id, Username=user, Password=password)
+        cognito.sign_up(
+            ClientId=self.client_id,
+            Username=user,
+            Password=password,
+            UserAttributes=attributes or [],
+        )
         cognito.admin_confirm_sign_up(UserPoolId=self.pool_id, Username=user)
+
+    def _snapshot(self) -> None:
+        """Keep the saved log close to the live one, in case the stage is killed, not stopped."""
+        while not self._confirming.wait(SNAPSHOT_EVERY_S):
+            try:
+                assert self.state is not None
+                self.state.save_events(self.events_table)
+            except Exception:
+                continue
 
     def sign_in(self, user: str, password: str | None = None) -> dict[str, str]:
         result = client("cognito-idp").initiate_auth(
@@ -164,6 +209,8 @@ class LocalStage:
     def __exit__(self, *_: object) -> None:
         if hasattr(self, "_confirming"):
             self._confirming.set()
+        if self.state and hasattr(self, "events_table"):
+            self.state.save_events(self.events_table)
         for pump in self._threads:
             pump.stopped.set()
         if hasattr(self, "_server"):
@@ -181,9 +228,13 @@ class LocalStage:
 def main() -> None:
     parser = argparse.ArgumentParser(description="run the local stage")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--state", type=Path, default=STATE_DIR, help="where the log and the users are kept"
+    )
     args = parser.parse_args()
-    with LocalStage(port=args.port) as stage:
+    with LocalStage(port=args.port, state_dir=args.state) as stage:
         print(f"chat local stage on {stage.base}  (config: {stage.base}/config.json)")
+        print(f"log and users kept in {args.state.resolve()} ({stage.restored} events restored)")
         print("demo users: " + ", ".join(f"{u} / {p}" for u, p in DEMO_USERS.items()))
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -13,10 +13,12 @@ from adapters.aws import client
 
 
 class StreamReader:
-    def __init__(self, stream_arn: str, streams: Any = None) -> None:
+    def __init__(self, stream_arn: str, streams: Any = None, from_now: bool = False) -> None:
         self.stream_arn = stream_arn
         self.streams = streams or client("dynamodbstreams")
         self.iterators: dict[str, str | None] = {}
+        # LATEST: skip what is already in the stream (a restored log is replayed, not re-projected)
+        self.start = "LATEST" if from_now else "TRIM_HORIZON"
 
     def _shards(self) -> list[str]:
         description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
@@ -28,7 +30,7 @@ class StreamReader:
         for shard in self._shards():
             if shard not in self.iterators:
                 self.iterators[shard] = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+                    StreamArn=self.stream_arn, ShardId=shard, ShardIteratorType=self.start
                 )["ShardIterator"]
             iterator = self.iterators[shard]
             while iterator:

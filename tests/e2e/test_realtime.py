@@ -16,28 +16,13 @@ from websockets.sync.client import ClientConnection, connect
 
 from adapters.connections import DynamoConnections
 from local.stage import LocalStage
+from tests.e2e.support import api, token
 
 
 @pytest.fixture(scope="module")
 def stage() -> Iterator[LocalStage]:
     with LocalStage(prefix="e2e") as running:
         yield running
-
-
-def token(stage: LocalStage, user: str) -> str:
-    return stage.sign_in(user)["IdToken"]
-
-
-def api(stage: LocalStage, user: str, method: str, path: str, body: Any = None) -> Any:
-    response = requests.request(
-        method,
-        f"{stage.base}/api{path}",
-        headers={"Authorization": f"Bearer {token(stage, user)}"},
-        json=body,
-        timeout=10,
-    )
-    assert response.status_code < 300, response.text
-    return response.json()
 
 
 def socket(stage: LocalStage, user: str) -> ClientConnection:

@@ -1,0 +1,33 @@
+"""What the end-to-end tests share: signing in and calling the local stage's HTTP API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from local.stage import LocalStage
+
+
+def token(stage: LocalStage, user: str, password: str | None = None) -> str:
+    return stage.sign_in(user, password)["IdToken"]
+
+
+def api(
+    stage: LocalStage,
+    user: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    password: str | None = None,
+) -> Any:
+    """Call `/api{path}` as `user` (a demo user unless a password is given); it must succeed."""
+    response = requests.request(
+        method,
+        f"{stage.base}/api{path}",
+        headers={"Authorization": f"Bearer {token(stage, user, password)}"},
+        json=body,
+        timeout=10,
+    )
+    assert response.status_code < 300, response.text
+    return response.json()
