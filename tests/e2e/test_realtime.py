@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import os
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
+import jwt
 import pytest
 import requests
+from botocore.config import Config
+from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from adapters.connections import DynamoConnections
 from local.stage import LocalStage
 from tests.e2e.support import api, token
+from tests.integration.conftest import MOTO_KEY
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +242,98 @@ def test_an_upload_outside_its_policy_is_refused_as_s3_would(
     posted = requests.post(form["url"], data=fields, files={"file": data}, timeout=10)
 
     assert posted.status_code == status and f"<Code>{code}</Code>" in posted.text
+
+
+def minted(stage: LocalStage, key: Any = None, **claims: Any) -> str:
+    """A token like the pool's own, signed with its key (or `key`), some claims changed."""
+    now = int(time.time())
+    body = {
+        "iss": f"https://cognito-idp.us-east-1.amazonaws.com/{stage.pool_id}",
+        "sub": "sub-alice",
+        "aud": stage.client_id,
+        "token_use": "id",
+        "cognito:username": "alice",
+        "iat": now,
+        "exp": now + 3600,
+        **claims,
+    }
+    if key is None:
+        key = jwt.PyJWK(json.loads(gzip.decompress(MOTO_KEY.read_bytes()))).key
+    return jwt.encode(body, key, algorithm="RS256", headers={"kid": "dummy"})
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"key": rsa.generate_private_key(public_exponent=65537, key_size=2048)},  # forged
+        {"iat": 1_000, "exp": 2_000},  # expired
+        {"aud": "another-app"},  # wrong client
+    ],
+    ids=["forged", "expired", "wrong-client"],
+)
+def test_a_bad_token_is_refused_on_http_and_websocket(
+    stage: LocalStage, claims: dict[str, Any]
+) -> None:
+    bad = minted(stage, **claims)
+    # The same minting, untampered, is accepted: only the one change makes the difference.
+    good = requests.get(
+        f"{stage.base}/api/me", headers={"Authorization": f"Bearer {minted(stage)}"}, timeout=10
+    )
+    assert good.status_code == 200
+
+    refused = requests.get(
+        f"{stage.base}/api/me", headers={"Authorization": f"Bearer {bad}"}, timeout=10
+    )
+    assert refused.status_code == 401
+    with pytest.raises(InvalidStatus):
+        connect(f"{stage.config['wsUrl']}?token={bad}", open_timeout=10)
+
+
+def test_a_non_member_is_refused_on_http_and_websocket(stage: LocalStage) -> None:
+    room = api(stage, "alice", "POST", "/rooms", {"name": "Members only"})["room_id"]
+    status = requests.get(
+        f"{stage.base}/api/rooms/{room}/messages",
+        headers={"Authorization": f"Bearer {token(stage, 'carol')}"},
+        timeout=10,
+    ).status_code
+    assert status == 403
+    with socket(stage, "carol") as carol:
+        carol.send(json.dumps({"action": "send", "room_id": room, "text": "hi", "client_id": "x"}))
+        assert reply(carol)["code"] == "not_a_member"
+
+
+def test_messages_arrive_in_seq_order(stage: LocalStage) -> None:
+    room = api(stage, "alice", "POST", "/rooms", {"name": "Order", "members": ["bob"]})["room_id"]
+    with socket(stage, "alice") as alice, socket(stage, "bob") as bob:
+        for i in range(10):
+            alice.send(
+                json.dumps(
+                    {"action": "send", "room_id": room, "text": f"m{i}", "client_id": f"o{i}"}
+                )
+            )
+        seqs = [f["seq"] for f in frames(bob, wait=3) if f["type"] == "message.created"]
+
+    assert seqs == sorted(seqs) and len(seqs) == 10 and len(set(seqs)) == 10
+
+
+def test_an_expired_upload_form_is_refused(stage: LocalStage) -> None:
+    room = api(stage, "alice", "POST", "/rooms", {"name": "Late"})["room_id"]
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+        region_name="us-east-1",
+        config=Config(signature_version="s3v4"),
+    )
+    key = f"rooms/{room}/late"
+    form = s3.generate_presigned_post(
+        Bucket=os.environ["FILES_BUCKET"],
+        Key=key,
+        Fields={"Content-Type": "image/png"},
+        Conditions=[{"Content-Type": "image/png"}, ["content-length-range", 1, 10]],
+        ExpiresIn=-60,
+    )
+    url = f"{stage.base}/s3/{os.environ['FILES_BUCKET']}"
+
+    posted = requests.post(url, data=form["fields"], files={"file": b"12345"}, timeout=10)
+
+    assert posted.status_code == 403 and "expired" in posted.text
