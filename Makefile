@@ -25,6 +25,8 @@ test: lint
 bench: install
 	$(UV) run python -m bench.replay
 	$(UV) run python -m bench.append
+	$(UV) run python -m bench.fanout
+	$(UV) run python -m bench.e2e_latency
 
 dev: install
 	$(UV) run python -m local.stage --port $${PORT:-8000}

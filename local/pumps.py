@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from adapters.aws import client
 from components.topology import BUS_RULES, STREAM_MAPPINGS, BusRule, StreamMapping
 from local.gateway import FakeContext, handler
 from local.streams import StreamReader
+
+CONCURRENT_INVOCATIONS = 8
 
 
 class StreamPump(threading.Thread):
@@ -66,22 +69,26 @@ class BusPump(threading.Thread):
 
     def run(self) -> None:
         sqs = client("sqs")
-        while not self.stopped.is_set():
-            try:
-                got = sqs.receive_message(
-                    QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
-                )
-            except Exception:
-                self.stopped.wait(0.5)
-                continue
-            for message in got.get("Messages", []):
+        # Lambda runs an EventBridge target's invocations side by side, not one after another.
+        with ThreadPoolExecutor(max_workers=CONCURRENT_INVOCATIONS) as pool:
+            while not self.stopped.is_set():
                 try:
-                    handler(self.rule.function)(
-                        json.loads(message["Body"]), FakeContext(self.rule.function)
+                    got = sqs.receive_message(
+                        QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
                     )
                 except Exception:
-                    continue  # visible again after the timeout: a retry
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                    self.stopped.wait(0.5)
+                    continue
+                list(pool.map(lambda message: self._invoke(sqs, message), got.get("Messages", [])))
+
+    def _invoke(self, sqs: Any, message: dict[str, Any]) -> None:
+        try:
+            handler(self.rule.function)(
+                json.loads(message["Body"]), FakeContext(self.rule.function)
+            )
+        except Exception:
+            return  # visible again after the timeout: a retry
+        sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def bus_target_queue(rule: BusRule, bus: str, prefix: str, dlq_url: str) -> str:
