@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -23,7 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from adapters.aws import client
@@ -273,7 +275,17 @@ def _action(text: str) -> str:
     )
 
 
-def create_app(gateway: Gateway) -> Starlette:
+UI_ROOT = Path(__file__).resolve().parents[1] / "ui"
+
+
+def ui_build(root: Path = UI_ROOT) -> Path | None:
+    """The web client's build folder (the one holding index.html under ui/dist), if built."""
+    found = sorted((root / "dist").glob("**/index.html")) if (root / "dist").is_dir() else []
+    return found[0].parent if found else None
+
+
+def create_app(gateway: Gateway, ui: Path | None = None) -> Starlette:
+    mounts = [Mount("/", StaticFiles(directory=ui, html=True))] if ui else []
     return Starlette(
         routes=[
             Route("/config.json", gateway.config_json),
@@ -285,5 +297,6 @@ def create_app(gateway: Gateway) -> Starlette:
             Route("/cognito", gateway.cognito, methods=["POST"]),
             Route("/cognito/", gateway.cognito, methods=["POST"]),
             WebSocketRoute("/ws", gateway.websocket),
+            *mounts,
         ]
     )

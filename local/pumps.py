@@ -69,7 +69,8 @@ class BusPump(threading.Thread):
 
     def run(self) -> None:
         sqs = client("sqs")
-        # Lambda runs an EventBridge target's invocations side by side, not one after another.
+        # Rooms side by side, each room's events one after another (a FIFO queue grouped by room):
+        # members must get a room's frames in seq order.
         with ThreadPoolExecutor(max_workers=CONCURRENT_INVOCATIONS) as pool:
             while not self.stopped.is_set():
                 try:
@@ -79,16 +80,20 @@ class BusPump(threading.Thread):
                 except Exception:
                     self.stopped.wait(0.5)
                     continue
-                list(pool.map(lambda message: self._invoke(sqs, message), got.get("Messages", [])))
+                groups: dict[str, list[dict[str, Any]]] = {}
+                for message in got.get("Messages", []):
+                    room = json.loads(message["Body"]).get("detail", {}).get("room_id", "")
+                    groups.setdefault(str(room), []).append(message)
+                list(pool.map(lambda group: self._invoke_in_order(sqs, group), groups.values()))
 
-    def _invoke(self, sqs: Any, message: dict[str, Any]) -> None:
-        try:
-            handler(self.rule.function)(
-                json.loads(message["Body"]), FakeContext(self.rule.function)
-            )
-        except Exception:
-            return  # visible again after the timeout: a retry
-        sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    def _invoke_in_order(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            try:
+                event = json.loads(message["Body"])
+                handler(self.rule.function)(event, FakeContext(self.rule.function))
+            except Exception:
+                return  # this and the room's later events come back after the timeout: a retry
+            sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def bus_target_queue(rule: BusRule, bus: str, prefix: str, dlq_url: str) -> str:

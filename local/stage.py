@@ -19,7 +19,7 @@ import uvicorn
 from adapters.aws import client
 from adapters.tokens import CognitoVerifier
 from components.topology import BUS_RULES, FUNCTIONS, STREAM_MAPPINGS
-from local.gateway import Gateway, create_app, handler
+from local.gateway import Gateway, create_app, handler, ui_build
 from local.moto_process import free_port, moto_server
 from local.persistence import LocalState
 from local.provision import provision
@@ -118,7 +118,10 @@ class LocalStage:
         )
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(gateway), host="127.0.0.1", port=self.port, log_level="warning"
+                create_app(gateway, ui_build()),
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
             )
         )
         thread = threading.Thread(target=server.run, daemon=True, name="gateway")
