@@ -1,13 +1,23 @@
-"""Open WebSocket connections, by user: pk `user#<id>`, sk the connection id, with a TTL."""
+"""Open WebSocket connections, by user: one item per user (pk `user#<id>`, sk `open`) holding an
+attribute `c#<connection id>` = expiry for each open connection.
+
+One item per user lets the broadcaster fetch every member's connections with one BatchGetItem per
+100 members, instead of one Query per member; adding and removing a connection are single-item
+updates, so concurrent tabs never overwrite each other.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any, Final
 
 from adapters.aws import client
 
 MAX_CONNECTION_S: Final = 2 * 3600  # API Gateway closes a WebSocket after two hours
+BATCH_GET_LIMIT: Final = 100
+PREFIX: Final = "c#"
+SORT_KEY: Final = "open"
 
 
 class DynamoConnections:
@@ -16,32 +26,55 @@ class DynamoConnections:
         self.dynamodb = dynamodb or client("dynamodb")
 
     @staticmethod
-    def _key(user_id: str, connection_id: str) -> dict[str, Any]:
-        return {"pk": {"S": "user#" + user_id}, "sk": {"S": connection_id}}
+    def _key(user_id: str) -> dict[str, Any]:
+        return {"pk": {"S": "user#" + user_id}, "sk": {"S": SORT_KEY}}
 
     def add(self, user_id: str, connection_id: str, connected_at_ms: int) -> None:
-        expires = connected_at_ms // 1000 + MAX_CONNECTION_S
-        self.dynamodb.put_item(
+        # The item outlives each of its connections: its TTL is the newest connection's end.
+        expires = str(connected_at_ms // 1000 + MAX_CONNECTION_S)
+        self.dynamodb.update_item(
             TableName=self.table,
-            Item={
-                **self._key(user_id, connection_id),
-                "connected_at": {"N": str(connected_at_ms)},
-                "expires_at": {"N": str(expires)},
-            },
+            Key=self._key(user_id),
+            UpdateExpression="SET #c = :expires, expires_at = :expires",
+            ExpressionAttributeNames={"#c": PREFIX + connection_id},
+            ExpressionAttributeValues={":expires": {"N": expires}},
         )
 
     def remove(self, user_id: str, connection_id: str) -> None:
-        self.dynamodb.delete_item(TableName=self.table, Key=self._key(user_id, connection_id))
+        self.dynamodb.update_item(
+            TableName=self.table,
+            Key=self._key(user_id),
+            UpdateExpression="REMOVE #c",
+            ExpressionAttributeNames={"#c": PREFIX + connection_id},
+        )
 
     def of_user(self, user_id: str) -> list[str]:
-        """The user's open connections (a TTL'd item may linger up to a day past its expiry)."""
-        pages = self.dynamodb.get_paginator("query").paginate(
-            TableName=self.table,
-            KeyConditionExpression="pk = :pk",
-            FilterExpression="expires_at > :now",
-            ExpressionAttributeValues={
-                ":pk": {"S": "user#" + user_id},
-                ":now": {"N": str(int(time.time()))},
-            },
-        )
-        return [item["sk"]["S"] for page in pages for item in page["Items"]]
+        return self.of_users([user_id]).get(user_id, [])
+
+    def of_users(self, user_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Each user's open connections, read consistently (a tab that just connected gets the
+        next frame); users without any are left out."""
+        users = sorted(set(user_ids))
+        now = int(time.time())
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(users), BATCH_GET_LIMIT):
+            keys = [self._key(user) for user in users[start : start + BATCH_GET_LIMIT]]
+            for item in self._batch_get(keys):
+                user = item["pk"]["S"].removeprefix("user#")
+                open_ = sorted(
+                    name.removeprefix(PREFIX)
+                    for name, value in item.items()
+                    if name.startswith(PREFIX) and int(value["N"]) > now
+                )
+                if open_:
+                    found[user] = open_
+        return found
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+        while request:
+            answer = self.dynamodb.batch_get_item(RequestItems=request)
+            items.extend(answer["Responses"].get(self.table, []))
+            request = answer.get("UnprocessedKeys") or {}
+        return items

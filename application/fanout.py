@@ -17,7 +17,9 @@ class Gone(Exception):
 
 
 class Connections(Protocol):
-    def of_user(self, user_id: str) -> list[str]: ...
+    def of_users(self, user_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Each user's open connections (one read for all of them, whatever their number)."""
+        ...
 
     def remove(self, user_id: str, connection_id: str) -> None: ...
 
@@ -59,7 +61,8 @@ def fan_out(
     """Post `frame` to every connection of `users`, at most `parallel` at a time; a closed
     connection is forgotten and the others still get it."""
     data = msgspec.json.encode(frame)
-    targets = [(user, conn) for user in sorted(users) for conn in connections.of_user(user)]
+    by_user = connections.of_users(users)
+    targets = [(user, conn) for user in sorted(by_user) for conn in by_user[user]]
     delivery = Delivery()
 
     def post(target: tuple[str, str]) -> tuple[tuple[str, str], Exception | None]:

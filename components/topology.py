@@ -60,8 +60,8 @@ CONNECTIONS = Table(
     ttl_attribute="expires_at",
     point_in_time_recovery=False,
     env_var="CONNECTIONS_TABLE",
-    purpose="open WebSocket connections: pk = user#<id>, sk = connection id; expire with the "
-    "2-hour connection limit",
+    purpose="open WebSocket connections: one item per user (pk = user#<id>, sk = open) with an "
+    "attribute c#<connection id> = expiry per open connection (the 2-hour limit)",
 )
 
 TABLES: tuple[Table, ...] = (EVENTS, VIEWS, CONNECTIONS)

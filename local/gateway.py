@@ -39,6 +39,7 @@ MAX_FRAME_BYTES = 32 * 1024
 MAX_MESSAGE_BYTES = 128 * 1024
 IDLE_TIMEOUT_S = 600
 MAX_CONNECTION_S = 2 * 3600
+UPLOAD_FORM_OVERHEAD = 64 * 1024  # the policy, its signature and the other form fields
 
 
 @dataclass
@@ -60,8 +61,13 @@ def handler(function_name: str) -> Handler:
     return found
 
 
+def call(function_name: str, event: dict[str, Any]) -> Any:
+    """Invoke a topology function as Lambda would, with `event` and a context."""
+    return handler(function_name)(event, FakeContext(function_name))
+
+
 async def invoke(function_name: str, event: dict[str, Any]) -> Any:
-    return await run_in_threadpool(handler(function_name), event, FakeContext(function_name))
+    return await run_in_threadpool(call, function_name, event)
 
 
 def _route_pattern(route: HttpRoute) -> re.Pattern[str]:
@@ -74,6 +80,24 @@ WS_ROUTE_KEYS = {route.route_key: route for route in WS_ROUTES}
 
 SignUps = Callable[[str, str, list[dict[str, str]]], None]
 
+# The Cognito calls a browser makes against a public client; the rest needs IAM credentials.
+COGNITO_PUBLIC_TARGETS = frozenset(
+    f"AWSCognitoIdentityProviderService.{action}"
+    for action in (
+        "SignUp",
+        "ConfirmSignUp",
+        "ResendConfirmationCode",
+        "InitiateAuth",
+        "RespondToAuthChallenge",
+        "GetUser",
+        "GlobalSignOut",
+        "RevokeToken",
+        "ForgotPassword",
+        "ConfirmForgotPassword",
+        "ChangePassword",
+    )
+)
+
 
 class Gateway:
     def __init__(
@@ -82,16 +106,25 @@ class Gateway:
         config: dict[str, Any],
         cognito_upstream: str = "",
         on_sign_up: SignUps | None = None,
+        on_invoked: Callable[[], None] = lambda: None,
     ) -> None:
         self.verifier = verifier
         self.config = config
         self.sockets: dict[str, WebSocket] = {}
         self.cognito_upstream = cognito_upstream
         self.on_sign_up = on_sign_up
+        # Called after a request's function ran: it may have written to a stream.
+        self.on_invoked = on_invoked
 
     async def cognito(self, request: Request) -> Response:
         """Cognito's API, passed through to the local pool; sign-ups are remembered so that the
         users survive a restart (Cognito never gives a password back)."""
+        target = request.headers.get("x-amz-target", "")
+        if target not in COGNITO_PUBLIC_TARGETS:
+            return JSONResponse(
+                {"__type": "NotAuthorizedException", "message": f"{target} needs credentials"},
+                status_code=400,
+            )
         body = await request.body()
         headers = {
             k: v for k, v in request.headers.items() if k.lower() not in {"host", "content-length"}
@@ -99,7 +132,6 @@ class Gateway:
         answer = await run_in_threadpool(
             requests.post, self.cognito_upstream + "/", data=body, headers=headers, timeout=30
         )
-        target = request.headers.get("x-amz-target", "")
         if answer.status_code == 200 and target.endswith(".SignUp") and self.on_sign_up:
             signed_up = json.loads(body)
             self.on_sign_up(
@@ -127,11 +159,11 @@ class Gateway:
         if not route.public:
             token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
             try:
-                identity = self.verifier.verify(token)
+                identity = await run_in_threadpool(self.verifier.verify, token)
             except InvalidToken:
                 return JSONResponse({"message": "Unauthorized"}, status_code=401)
             claims = self._claims(token, identity.user_id)
-        body = (await request.body()).decode() or None
+        body = (await request.body()).decode(errors="replace") or None
         event = http_event(
             method,
             path,
@@ -143,7 +175,12 @@ class Gateway:
             claims,
             request.client.host if request.client else "127.0.0.1",
         )
-        answer = await invoke(route.function, event)
+        try:
+            answer = await invoke(route.function, event)
+        except Exception:  # what API Gateway answers when the integration fails
+            return JSONResponse({"message": "Internal Server Error"}, status_code=500)
+        finally:
+            self.on_invoked()
         headers = dict(answer.get("headers") or {})
         return Response(answer.get("body") or "", answer["statusCode"], headers)
 
@@ -160,21 +197,30 @@ class Gateway:
     async def upload(self, request: Request) -> Response:
         """S3's POST upload, with the policy checks moto leaves out; the object goes to moto."""
         bucket = request.path_params["bucket"]
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > MAX_UPLOAD_BYTES + UPLOAD_FORM_OVERHEAD:
+            refused = PolicyRefused(400, "EntityTooLarge", "the upload is too large")
+            return Response(refused.xml(), refused.status, media_type="application/xml")
         async with request.form(max_part_size=MAX_UPLOAD_BYTES + 1) as form:
             upload = form.get("file")
             fields = {k: v for k, v in form.items() if isinstance(v, str)}
+            try:
+                # Signed and within the policy before a byte of the file is read into memory.
+                check_signature(fields, os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
+                size = upload.size if isinstance(upload, UploadFile) else 0
+                check_policy(fields, bucket, size or 0)
+            except PolicyRefused as refused:
+                return Response(refused.xml(), refused.status, media_type="application/xml")
             data = await upload.read() if isinstance(upload, UploadFile) else b""
-        try:
-            check_signature(fields, os.environ.get("AWS_SECRET_ACCESS_KEY", ""))
-            check_policy(fields, bucket, len(data))
-        except PolicyRefused as refused:
-            return Response(refused.xml(), refused.status, media_type="application/xml")
+        content_type = next(
+            (v for k, v in fields.items() if k.lower() == "content-type"), "binary/octet-stream"
+        )
         await run_in_threadpool(
             client("s3").put_object,
             Bucket=bucket,
             Key=fields["key"],
             Body=data,
-            ContentType=fields.get("Content-Type", "application/octet-stream"),
+            ContentType=content_type,
         )
         return Response(status_code=204)
 
@@ -254,12 +300,28 @@ class Gateway:
             event = ws_event(
                 route.route_key, "MESSAGE", connection_id, connected_at, authorizer, text
             )
-            answer = await invoke(route.function, event)
+            try:
+                answer = await invoke(route.function, event)
+            except Exception:  # API Gateway tells the client, and the connection stays open
+                answer = {"body": internal_error(connection_id)}
+            finally:
+                self.on_invoked()
             if route.replies and isinstance(answer, dict) and answer.get("body"):
                 try:
                     await socket.send_text(answer["body"])
                 except (RuntimeError, WebSocketDisconnect):
                     return  # the client left before its reply
+
+
+def internal_error(connection_id: str) -> str:
+    request_id = base64.urlsafe_b64encode(os.urandom(6)).decode()
+    return json.dumps(
+        {
+            "message": "Internal server error",
+            "connectionId": connection_id,
+            "requestId": request_id,
+        }
+    )
 
 
 def _action(text: str) -> str:

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from moto import backends
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     MultipleTransactionsException,
@@ -133,8 +134,13 @@ def _write_all(
             )
 
 
+_list_of_moto_modules = backends.list_of_moto_modules
+
+
 def install() -> None:
     """Patch moto's DynamoDB backend in this process (the server's, never a client's)."""
+    # moto lists its package folder on every request, under the dispatcher's lock.
+    backends.list_of_moto_modules = functools.cache(lambda: tuple(_list_of_moto_modules()))
     for name in ("put_item", "update_item", "delete_item", "get_item", "query", "scan"):
         setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

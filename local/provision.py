@@ -16,9 +16,13 @@ class Stage:
     prefix: str
     tables: dict[str, str]
     bus: str
-    events_stream_arn: str
+    stream_arns: dict[str, str]  # logical table name -> its stream's ARN
     queues: dict[str, str]  # logical name -> queue URL
     buckets: dict[str, str]  # logical name -> bucket name
+
+    @property
+    def events_stream_arn(self) -> str:
+        return self.stream_arns["events"]
 
     def env(self) -> dict[str, str]:
         names = {table.env_var: self.tables[table.name] for table in TABLES if table.env_var}
@@ -29,13 +33,13 @@ class Stage:
 def provision(prefix: str) -> Stage:
     dynamodb = client("dynamodb")
     names: dict[str, str] = {}
-    stream_arn = ""
+    stream_arns: dict[str, str] = {}
     for table in TABLES:
         name = physical_name(prefix, table)
         description = create_table(table, name, dynamodb)
         names[table.name] = name
         if table.stream:
-            stream_arn = description["LatestStreamArn"]
+            stream_arns[table.name] = description["LatestStreamArn"]
     bus = f"{prefix}-bus"
     client("events").create_event_bus(Name=bus)
     buckets = {}
@@ -65,4 +69,4 @@ def provision(prefix: str) -> Stage:
         )["QueueUrl"]
         for queue in QUEUES
     }
-    return Stage(prefix, names, bus, stream_arn, queues, buckets)
+    return Stage(prefix, names, bus, stream_arns, queues, buckets)

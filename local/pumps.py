@@ -4,112 +4,192 @@ the events stream -> projector, and the bus rule -> SQS -> broadcaster."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
+
+from moto.events.models import EventPattern
 
 from adapters.aws import client
 from components.topology import BUS_RULES, STREAM_MAPPINGS, BusRule, StreamMapping
-from local.gateway import FakeContext, handler
 from local.streams import StreamReader
 
 CONCURRENT_INVOCATIONS = 8
+IDLE_POLL_S = 0.1  # how often an idle pump looks for records nobody told it about
+MAX_BACKOFF_S = 2.0
+
+log = logging.getLogger("local.pumps")
+
+Invoke = Callable[[dict[str, Any]], Any]
+Record = dict[str, Any]
+
+
+def backoff(attempt: int) -> float:
+    return float(min(MAX_BACKOFF_S, 0.05 * 2**attempt))
 
 
 class StreamPump(threading.Thread):
-    """Polls the stream and invokes the mapping's function with batches; a reported failure is
-    retried from the first failed record (Lambda's checkpoint), up to the mapping's retries, then
-    that record goes to the on-failure queue and the shard moves on."""
+    """Polls the stream and invokes the mapping's function with batches of the records its filter
+    lets through.
+
+    As Lambda's event source mapping does: a reported failure is retried from the first failed
+    record (the checkpoint); a function error (it raised, as Powertools does when every record
+    of a batch failed) bisects the batch when the mapping says so,
+    and once a single record keeps failing past the mapping's retries it goes to the on-failure
+    queue and the shard moves on (splitting a batch does not count as a retry). `wake` lets a
+    writer say "records are waiting" so that nobody waits for the next poll."""
 
     def __init__(
-        self, mapping: StreamMapping, stream_arn: str, dlq_url: str, from_now: bool = False
+        self,
+        mapping: StreamMapping,
+        reader: StreamReader,
+        invoke: Invoke,
+        dead_letter: Callable[[Record], None],
     ) -> None:
         super().__init__(daemon=True, name=f"pump-{mapping.function}")
-        self.mapping, self.dlq_url = mapping, dlq_url
-        self.reader = StreamReader(stream_arn, from_now=from_now)
+        self.mapping, self.reader, self.invoke, self.dead_letter = (
+            mapping,
+            reader,
+            invoke,
+            dead_letter,
+        )
+        self.filter = EventPattern.load(mapping.filter_pattern)
         self.stopped = threading.Event()
-        self.pending: list[dict[str, Any]] = []
+        self.wake = threading.Event()
+        self.pending: list[Record] = []
         self.attempts = 0
+        self.batch_limit = mapping.batch_size
 
     def run(self) -> None:
-        while not self.stopped.wait(0.05):
+        while not self.stopped.is_set():
+            busy = False
             try:
-                self.pump_once()
-            except Exception:  # keep pumping; the records stay pending
+                busy = self.pump_once()
+            except Exception:  # the stream could not be read: the records stay where they are
+                log.exception("stream pump for %s: reading the stream failed", self.mapping.table)
                 self.stopped.wait(0.5)
+            if not busy:
+                self.wake.wait(IDLE_POLL_S)
+                self.wake.clear()
 
-    def pump_once(self) -> None:
-        self.pending.extend(self.reader.poll())
+    def pump_once(self) -> bool:
+        """Deliver one batch; True when there was something to deliver."""
+        self.pending.extend(
+            r for r in self.reader.poll() if self.filter.matches_event(cast(Any, r))
+        )
         if not self.pending:
-            return
-        batch = self.pending[: self.mapping.batch_size]
-        event = self.reader.lambda_event(batch)
-        answer = handler(self.mapping.function)(event, FakeContext(self.mapping.function))
-        failures = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
-        if not failures:
+            return False
+        batch = self.pending[: self.batch_limit]
+        failed = self._deliver(batch)
+        if failed is None:  # a function error: bisect, or retry the whole batch
+            if self.mapping.bisect_on_error and len(batch) > 1:
+                self.batch_limit = max(1, len(batch) // 2)
+                return True
+            failed = 0
+        elif failed == len(batch):  # all done
             self.pending, self.attempts = self.pending[len(batch) :], 0
-            return
-        first = next(i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failures)
-        self.pending = self.pending[first:]
+            self.batch_limit = self.mapping.batch_size
+            return True
+        self.pending = self.pending[failed:]
         self.attempts += 1
         if self.attempts > self.mapping.max_retries:
             poison = self.pending.pop(0)
-            client("sqs").send_message(QueueUrl=self.dlq_url, MessageBody=json.dumps(poison))
+            log.error(
+                "stream pump: record %s failed %d times, sent to the on-failure queue",
+                poison["dynamodb"]["SequenceNumber"],
+                self.attempts,
+            )
+            self.dead_letter(poison)
             self.attempts = 0
+        else:
+            self.stopped.wait(backoff(self.attempts))
+        return True
+
+    def _deliver(self, batch: list[Record]) -> int | None:
+        """Index of the first failed record (len(batch) when none failed), None on a function
+        error."""
+        try:
+            answer = self.invoke(self.reader.lambda_event(batch))
+        except Exception:
+            log.exception("stream pump: %s failed on a batch", self.mapping.function)
+            return None
+        failures = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
+        for index, record in enumerate(batch):
+            if record["dynamodb"]["SequenceNumber"] in failures:
+                return index
+        return len(batch)
 
 
 class BusPump(threading.Thread):
-    """The rule's target as a queue: each event invokes the function; a failure leaves the message
-    to come back (EventBridge's retries), and the queue's redrive sends it to the DLQ at last."""
+    """The rule's target, fed through a queue: each event invokes the function, and a failure is
+    retried with backoff as the rule's retry policy says (attempts and event age), then the
+    event goes to the rule's DLQ. Rooms are delivered side by side, each room's events one after
+    another (a failing event holds its room's later ones back): members get a room's frames in
+    seq order."""
 
-    def __init__(self, rule: BusRule, queue_url: str) -> None:
+    def __init__(
+        self, rule: BusRule, queue_url: str, dlq_url: str, invoke: Invoke, sqs: Any = None
+    ) -> None:
         super().__init__(daemon=True, name=f"pump-{rule.function}")
-        self.rule, self.queue_url = rule, queue_url
+        self.rule, self.queue_url, self.dlq_url, self.invoke = rule, queue_url, dlq_url, invoke
+        self.sqs = sqs or client("sqs")
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        sqs = client("sqs")
-        # Rooms side by side, each room's events one after another (a FIFO queue grouped by room):
-        # members must get a room's frames in seq order.
         with ThreadPoolExecutor(max_workers=CONCURRENT_INVOCATIONS) as pool:
             while not self.stopped.is_set():
                 try:
-                    got = sqs.receive_message(
+                    got = self.sqs.receive_message(
                         QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
                     )
-                except Exception:
+                    rooms: dict[str, list[dict[str, Any]]] = {}
+                    for message in got.get("Messages", []):
+                        rooms.setdefault(_room_of(message), []).append(message)
+                    list(pool.map(self._deliver_in_order, rooms.values()))
+                except Exception:  # the queue could not be read: its messages come back
+                    log.exception("bus pump for %s: the target queue failed", self.rule.name)
                     self.stopped.wait(0.5)
-                    continue
-                groups: dict[str, list[dict[str, Any]]] = {}
-                for message in got.get("Messages", []):
-                    room = json.loads(message["Body"]).get("detail", {}).get("room_id", "")
-                    groups.setdefault(str(room), []).append(message)
-                list(pool.map(lambda group: self._invoke_in_order(sqs, group), groups.values()))
 
-    def _invoke_in_order(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
+    def _deliver_in_order(self, messages: list[dict[str, Any]]) -> None:
         for message in messages:
+            self._deliver(message)
+            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        event = json.loads(message["Body"])
+        deadline = time.monotonic() + self.rule.max_event_age_s
+        for attempt in range(self.rule.max_retries + 1):
             try:
-                event = json.loads(message["Body"])
-                handler(self.rule.function)(event, FakeContext(self.rule.function))
+                self.invoke(event)
+                return
             except Exception:
-                return  # this and the room's later events come back after the timeout: a retry
-            sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                log.warning("bus pump: %s failed (attempt %d)", self.rule.function, attempt + 1)
+            if time.monotonic() > deadline or self.stopped.wait(backoff(attempt)):
+                break
+        log.error("bus pump: event %s sent to %s's DLQ", event.get("id"), self.rule.name)
+        self.sqs.send_message(QueueUrl=self.dlq_url, MessageBody=message["Body"])
 
 
-def bus_target_queue(rule: BusRule, bus: str, prefix: str, dlq_url: str) -> str:
-    """A queue as the rule's target, with the rule's retries as the redrive's receive count."""
+def _room_of(message: dict[str, Any]) -> str:
+    try:
+        return str(json.loads(message["Body"]).get("detail", {}).get("room_id", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+# A crashed stage leaves messages in flight; they come back after this long.
+TARGET_VISIBILITY_S = 60
+
+
+def bus_target_queue(rule: BusRule, bus: str, prefix: str) -> str:
+    """A queue as the rule's target: only the transport, the pump applies the retry policy."""
     sqs, events = client("sqs"), client("events")
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
     url: str = sqs.create_queue(
         QueueName=f"{prefix}-{rule.name}-target",
-        Attributes={
-            "VisibilityTimeout": "1",
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(rule.max_retries + 1)}
-            ),
-        },
+        Attributes={"VisibilityTimeout": str(TARGET_VISIBILITY_S)},
     )["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

@@ -5,7 +5,9 @@ as a context manager and it stops everything it started."""
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
+import json
 import os
 import signal
 import threading
@@ -19,11 +21,13 @@ import uvicorn
 from adapters.aws import client
 from adapters.tokens import CognitoVerifier
 from components.topology import BUS_RULES, FUNCTIONS, STREAM_MAPPINGS
-from local.gateway import Gateway, create_app, handler, ui_build
+from local.gateway import MAX_MESSAGE_BYTES, Gateway, call, create_app, handler, ui_build
 from local.moto_process import free_port, moto_server
 from local.persistence import LocalState
+from local.provision import Stage as Provisioned
 from local.provision import provision
 from local.pumps import BusPump, StreamPump, bus_target_queue
+from local.streams import StreamReader
 
 REGION = "us-east-1"
 SNAPSHOT_EVERY_S = 10
@@ -110,11 +114,13 @@ class LocalStage:
             "userPoolClientId": self.client_id,
             "cognitoEndpoint": f"{self.base}/cognito",
         }
+        stream_pumps = self._start_pumps(stage, from_now=restored > 0)
         gateway = Gateway(
             CognitoVerifier(issuer, self.client_id, jwks),
             self.config,
             cognito_upstream=moto_url,
             on_sign_up=self.state.remember_user if self.state else None,
+            on_invoked=lambda: wake(stream_pumps),
         )
         server = uvicorn.Server(
             uvicorn.Config(
@@ -122,6 +128,7 @@ class LocalStage:
                 host="127.0.0.1",
                 port=self.port,
                 log_level="warning",
+                ws_max_size=MAX_MESSAGE_BYTES,  # API Gateway's 128 KB message limit
             )
         )
         thread = threading.Thread(target=server.run, daemon=True, name="gateway")
@@ -132,22 +139,6 @@ class LocalStage:
             if time.monotonic() > deadline or not thread.is_alive():
                 raise RuntimeError("the gateway did not start")
             time.sleep(0.05)
-        for mapping in STREAM_MAPPINGS:
-            pump = StreamPump(
-                mapping,
-                stage.events_stream_arn,
-                stage.queues[mapping.on_failure_queue],
-                from_now=restored > 0,  # the restored log is already in the views
-            )
-            pump.start()
-            self._threads.append(pump)
-        for rule in BUS_RULES:
-            target = bus_target_queue(
-                rule, stage.bus, self.prefix, stage.queues[rule.dead_letter_queue]
-            )
-            bus_pump = BusPump(rule, target)
-            bus_pump.start()
-            self._threads.append(bus_pump)
         confirmer = threading.Thread(target=self._confirm_sign_ups, daemon=True, name="confirm")
         self._confirming = threading.Event()
         confirmer.start()
@@ -160,6 +151,34 @@ class LocalStage:
         if self.state:
             snapshots = threading.Thread(target=self._snapshot, daemon=True, name="snapshot")
             snapshots.start()
+
+    def _start_pumps(self, stage: Provisioned, from_now: bool) -> list[StreamPump]:
+        """The event-source mappings and the bus rules' targets, running before any request."""
+        sqs = client("sqs")
+        stream_pumps = []
+        for mapping in STREAM_MAPPINGS:
+            dlq = stage.queues[mapping.on_failure_queue]
+            pump = StreamPump(
+                mapping,
+                # from_now: a restored log is already in the views
+                StreamReader(stage.stream_arns[mapping.table], from_now=from_now),
+                functools.partial(call, mapping.function),
+                functools.partial(send_to_queue, sqs, dlq),
+            )
+            stream_pumps.append(pump)
+        bus_pumps = [
+            BusPump(
+                rule,
+                bus_target_queue(rule, stage.bus, self.prefix),
+                stage.queues[rule.dead_letter_queue],
+                functools.partial(call, rule.function),
+            )
+            for rule in BUS_RULES
+        ]
+        for thread in (*stream_pumps, *bus_pumps):
+            thread.start()
+            self._threads.append(thread)
+        return stream_pumps
 
     def _setenv(self, values: dict[str, str]) -> None:
         for key, value in values.items():
@@ -226,6 +245,15 @@ class LocalStage:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def wake(pumps: list[StreamPump]) -> None:
+    for pump in pumps:
+        pump.wake.set()
+
+
+def send_to_queue(sqs: Any, queue_url: str, record: dict[str, Any]) -> None:
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
 
 
 def main() -> None:

@@ -7,9 +7,13 @@ with the mapping's `eventSourceARN`.
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from typing import Any
 
 from adapters.aws import client
+
+SHARD_REFRESH_S = 5.0
 
 
 class StreamReader:
@@ -19,10 +23,16 @@ class StreamReader:
         self.iterators: dict[str, str | None] = {}
         # LATEST: skip what is already in the stream (a restored log is replayed, not re-projected)
         self.start = "LATEST" if from_now else "TRIM_HORIZON"
+        self.shards: list[str] = []
+        self.shards_seen_at = float("-inf")
 
     def _shards(self) -> list[str]:
-        description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
-        return [shard["ShardId"] for shard in description["Shards"]]
+        # Shards come and go rarely; Lambda too looks for new ones now and then, not every poll.
+        if time.monotonic() - self.shards_seen_at > SHARD_REFRESH_S:
+            description = self.streams.describe_stream(StreamArn=self.stream_arn)
+            self.shards = [shard["ShardId"] for shard in description["StreamDescription"]["Shards"]]
+            self.shards_seen_at = time.monotonic()
+        return self.shards
 
     def poll(self, limit: int = 100) -> list[dict[str, Any]]:
         """The records written since the last poll, in shard order, as GetRecords returned them."""
@@ -36,7 +46,7 @@ class StreamReader:
             while iterator:
                 page = self.streams.get_records(ShardIterator=iterator, Limit=limit)
                 iterator = page.get("NextShardIterator")
-                records.extend(page["Records"])
+                records.extend(map(as_lambda_record, page["Records"]))
                 if not page["Records"]:
                     break
             self.iterators[shard] = iterator
@@ -44,3 +54,12 @@ class StreamReader:
 
     def lambda_event(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         return {"Records": [{**record, "eventSourceARN": self.stream_arn} for record in records]}
+
+
+def as_lambda_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A GetRecords record as Lambda delivers it: JSON, the creation time in epoch seconds."""
+    change = dict(record["dynamodb"])
+    created = change.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        change["ApproximateCreationDateTime"] = float(int(created.timestamp()))
+    return {**record, "dynamodb": change}

@@ -130,11 +130,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             raise BadFrame(f"not a valid frame: {error}") from error
         return act(str(user), frame)
     except DomainError as refused:
-        return reply(
-            {
-                "type": "error",
-                "code": refused.code,
-                "message": refused.message,
-                "client_id": client_id_of(body),
-            }
-        )
+        return error_reply(refused.code, refused.message, body)
+    except Exception:
+        # Nothing was acknowledged: the client may resend with the same client_id.
+        logger.exception("frame failed", route=request.get("routeKey"))
+        return error_reply("internal", "something went wrong; send it again", body)
+
+
+def error_reply(code: str, message: str, body: str) -> dict[str, Any]:
+    return reply(
+        {"type": "error", "code": code, "message": message, "client_id": client_id_of(body)}
+    )

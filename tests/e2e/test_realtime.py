@@ -204,6 +204,7 @@ def test_a_picture_is_uploaded_under_its_policy_and_a_member_downloads_it(
         timeout=10,
     )
     assert download.status_code == 200 and download.content == picture
+    assert download.headers["content-type"] == "image/png"
     outsider = requests.get(
         f"{stage.base}/api/rooms/{room}/files/{file_id}",
         headers={"Authorization": f"Bearer {token(stage, 'carol')}"},
@@ -337,3 +338,29 @@ def test_an_expired_upload_form_is_refused(stage: LocalStage) -> None:
     posted = requests.post(url, data=form["fields"], files={"file": b"12345"}, timeout=10)
 
     assert posted.status_code == 403 and "expired" in posted.text
+
+
+def test_the_cognito_pass_through_only_takes_what_a_browser_may_call(stage: LocalStage) -> None:
+    def call(action: str, body: dict[str, Any]) -> requests.Response:
+        return requests.post(
+            stage.config["cognitoEndpoint"],
+            json=body,
+            headers={
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": f"AWSCognitoIdentityProviderService.{action}",
+            },
+            timeout=10,
+        )
+
+    signed_in = call(
+        "InitiateAuth",
+        {
+            "ClientId": stage.client_id,
+            "AuthFlow": "USER_PASSWORD_AUTH",
+            "AuthParameters": {"USERNAME": "carol", "PASSWORD": "Carol-password-1"},
+        },
+    )
+    admin = call("AdminDeleteUser", {"UserPoolId": stage.pool_id, "Username": "carol"})
+
+    assert signed_in.status_code == 200 and "AuthenticationResult" in signed_in.json()
+    assert admin.status_code == 400 and admin.json()["__type"] == "NotAuthorizedException"

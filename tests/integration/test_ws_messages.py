@@ -119,3 +119,17 @@ def test_typing_reaches_the_bus_and_never_the_log(
 
     assert [e["detail"] for e in drain(url)] == [{"room_id": room, "user_id": "bob"}]
     assert len(event_store.read_stream("room#" + room)) == 1
+
+
+def test_an_unexpected_failure_answers_an_internal_error_frame_with_the_client_id(
+    room: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(user: str, frame: object) -> dict[str, Any]:
+        raise ConnectionError("DynamoDB is unreachable")
+
+    monkeypatch.setattr(messages, "act", broken)
+
+    answer = frame("bob", {"action": "send", "room_id": room, "text": "hi", "client_id": "c9"})
+
+    assert answer["type"] == "error" and answer["code"] == "internal"
+    assert answer["client_id"] == "c9"

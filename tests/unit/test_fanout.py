@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterable
 
 from application.fanout import Gone, fan_out, recipients
 
@@ -21,6 +22,9 @@ class Connections:
 
     def of_user(self, user_id: str) -> list[str]:
         return list(self.by_user.get(user_id, []))
+
+    def of_users(self, user_ids: Iterable[str]) -> dict[str, list[str]]:
+        return {user: self.of_user(user) for user in user_ids if self.by_user.get(user)}
 
     def remove(self, user_id: str, connection_id: str) -> None:
         self.by_user[user_id].remove(connection_id)

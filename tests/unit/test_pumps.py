@@ -1,0 +1,224 @@
+"""The local stage's event-source pumps behave as Lambda's mappings do: the stream filter, the
+checkpoint on a reported failure, bisecting on a function error, the on-failure queue, and the
+bus rule's retries and DLQ with each room's events kept in order."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from components.topology import BUS_RULES, STREAM_MAPPINGS
+from local import pumps
+from local.pumps import BusPump, StreamPump
+
+MAPPING = STREAM_MAPPINGS[0]
+RULE = BUS_RULES[0]
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pumps, "backoff", lambda attempt: 0.0)
+
+
+def record(seq: int, sk: int | None = None, event_name: str = "INSERT") -> dict[str, Any]:
+    return {
+        "eventName": event_name,
+        "dynamodb": {
+            "Keys": {"pk": {"S": "room#r1"}, "sk": {"N": str(seq if sk is None else sk)}},
+            "SequenceNumber": f"{seq:06d}",
+        },
+    }
+
+
+class Reader:
+    def __init__(self, *batches: list[dict[str, Any]]) -> None:
+        self.batches = list(batches)
+
+    def poll(self) -> list[dict[str, Any]]:
+        return self.batches.pop(0) if self.batches else []
+
+    def lambda_event(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"Records": records}
+
+
+class Function:
+    """Fails the records it is told to, `times` times each, or raises for whole batches."""
+
+    def __init__(self, fail: dict[int, int] | None = None, raise_over: int = 0) -> None:
+        self.fail = dict(fail or {})
+        self.raise_over = raise_over
+        self.batches: list[list[int]] = []
+        self.projected: list[int] = []
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        seqs = [int(r["dynamodb"]["SequenceNumber"]) for r in event["Records"]]
+        self.batches.append(seqs)
+        if self.raise_over and len(seqs) > self.raise_over:
+            raise RuntimeError("the whole batch failed")
+        failures = []
+        for seq in seqs:
+            if self.fail.get(seq, 0) > 0:
+                self.fail[seq] -= 1
+                failures.append({"itemIdentifier": f"{seq:06d}"})
+                break  # later records of the stream are held back
+            self.projected.append(seq)
+        return {"batchItemFailures": failures}
+
+
+def pump_all(pump: StreamPump, rounds: int = 50) -> None:
+    for _ in range(rounds):
+        pump.pump_once()
+
+
+def make_pump(function: Function, *batches: list[dict[str, Any]]) -> tuple[StreamPump, list[Any]]:
+    dead: list[Any] = []
+    pump = StreamPump(MAPPING, Reader(*batches), function, dead.append)  # type: ignore[arg-type]
+    return pump, dead
+
+
+def test_only_new_events_pass_the_mapping_filter() -> None:
+    function = Function()
+    head, removal = record(2, sk=0), record(3, event_name="REMOVE")
+    pump, _ = make_pump(function, [record(1), head, removal, record(4)])
+
+    pump_all(pump)
+
+    assert function.projected == [1, 4]
+
+
+def test_a_reported_failure_is_retried_from_that_record_and_nothing_before_it_again() -> None:
+    function = Function(fail={2: 1})
+    pump, dead = make_pump(function, [record(1), record(2), record(3)])
+
+    pump_all(pump)
+
+    assert function.batches == [[1, 2, 3], [2, 3]]
+    assert function.projected == [1, 2, 3] and dead == []
+
+
+def test_a_record_failing_past_the_retries_goes_to_the_on_failure_queue_and_the_rest_go_on() -> (
+    None
+):
+    function = Function(fail={2: 1000})
+    pump, dead = make_pump(function, [record(1), record(2), record(3)])
+
+    pump_all(pump)
+
+    assert [r["dynamodb"]["SequenceNumber"] for r in dead] == ["000002"]
+    assert function.projected == [1, 3]
+    attempts_on_2 = sum(2 in batch for batch in function.batches)
+    assert attempts_on_2 == 1 + MAPPING.max_retries
+
+
+def test_a_function_error_bisects_the_batch_until_it_goes_through() -> None:
+    function = Function(raise_over=1)
+    pump, dead = make_pump(function, [record(n) for n in range(1, 5)])
+
+    pump_all(pump)
+
+    assert function.batches[:3] == [[1, 2, 3, 4], [1, 2], [1]]
+    assert function.projected == [1, 2, 3, 4] and dead == []
+
+
+def test_an_unreadable_stream_is_logged_and_the_pump_keeps_running(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class BrokenReader(Reader):
+        calls = 0
+
+        def poll(self) -> list[dict[str, Any]]:
+            self.calls += 1
+            if self.calls == 1:
+                raise ConnectionError("moto is restarting")
+            return [record(1)] if self.calls == 2 else []
+
+    function = Function()
+    pump = StreamPump(MAPPING, BrokenReader(), function, list().append)  # type: ignore[arg-type]
+    pump.start()
+    try:
+        for _ in range(100):
+            if function.projected:
+                break
+            pump.stopped.wait(0.05)
+    finally:
+        pump.stopped.set()
+        pump.join(timeout=5)
+
+    assert function.projected == [1]
+    assert "reading the stream failed" in caplog.text
+
+
+class Queue:
+    """An SQS client's few calls the bus pump makes, over lists."""
+
+    def __init__(self, bodies: list[dict[str, Any]]) -> None:
+        self.messages = [
+            {"Body": json.dumps(body), "ReceiptHandle": str(i)} for i, body in enumerate(bodies)
+        ]
+        self.deleted: list[str] = []
+        self.dead: list[dict[str, Any]] = []
+
+    def receive_message(self, **_: Any) -> dict[str, Any]:
+        got, self.messages = self.messages[:10], self.messages[10:]
+        return {"Messages": got}
+
+    def delete_message(self, QueueUrl: str, ReceiptHandle: str) -> None:
+        self.deleted.append(ReceiptHandle)
+
+    def send_message(self, QueueUrl: str, MessageBody: str) -> None:
+        self.dead.append(json.loads(MessageBody))
+
+
+def bus_event(room: str, seq: int) -> dict[str, Any]:
+    return {"id": f"{room}-{seq}", "detail": {"room_id": room, "seq": seq}}
+
+
+def run_bus_pump(queue: Queue, invoke: Any) -> None:
+    pump = BusPump(RULE, "target", "dlq", invoke, sqs=queue)
+    pump.start()
+    try:
+        for _ in range(200):
+            if not queue.messages and len(queue.deleted) == 4:
+                break
+            pump.stopped.wait(0.02)
+    finally:
+        pump.stopped.set()
+        pump.join(timeout=5)
+
+
+def test_a_failing_bus_event_is_retried_and_holds_its_room_back_but_not_other_rooms() -> None:
+    delivered: list[tuple[str, int]] = []
+    failures = {("r1", 1): 2}
+
+    def invoke(event: dict[str, Any]) -> None:
+        key = (event["detail"]["room_id"], event["detail"]["seq"])
+        if failures.get(key, 0) > 0:
+            failures[key] -= 1
+            raise RuntimeError("a connection is unreachable")
+        delivered.append(key)
+
+    queue = Queue([bus_event("r1", 1), bus_event("r2", 1), bus_event("r1", 2), bus_event("r2", 2)])
+
+    run_bus_pump(queue, invoke)
+
+    assert [seq for room, seq in delivered if room == "r1"] == [1, 2]
+    assert [seq for room, seq in delivered if room == "r2"] == [1, 2]
+    assert sorted(queue.deleted) == ["0", "1", "2", "3"] and queue.dead == []
+
+
+def test_a_bus_event_failing_every_retry_goes_to_the_dlq_and_its_room_goes_on() -> None:
+    delivered: list[int] = []
+
+    def invoke(event: dict[str, Any]) -> None:
+        if event["detail"]["seq"] == 1:
+            raise RuntimeError("always")
+        delivered.append(event["detail"]["seq"])
+
+    queue = Queue([bus_event("r1", 1), bus_event("r1", 2), bus_event("r1", 3), bus_event("r1", 4)])
+
+    run_bus_pump(queue, invoke)
+
+    assert [event["id"] for event in queue.dead] == ["r1-1"]
+    assert delivered == [2, 3, 4]
