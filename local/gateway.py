@@ -105,7 +105,7 @@ class Gateway:
         verifier: CognitoVerifier,
         config: dict[str, Any],
         cognito_upstream: str = "",
-        on_sign_up: SignUps | None = None,
+        on_sign_up: SignUps | None = None,  # confirms (and may remember) a new user
         on_invoked: Callable[[], None] = lambda: None,
     ) -> None:
         self.verifier = verifier
@@ -132,17 +132,23 @@ class Gateway:
         answer = await run_in_threadpool(
             requests.post, self.cognito_upstream + "/", data=body, headers=headers, timeout=30
         )
+        content = answer.content
         if answer.status_code == 200 and target.endswith(".SignUp") and self.on_sign_up:
             signed_up = json.loads(body)
-            self.on_sign_up(
-                signed_up["Username"], signed_up["Password"], signed_up.get("UserAttributes", [])
+            await run_in_threadpool(
+                self.on_sign_up,
+                signed_up["Username"],
+                signed_up["Password"],
+                signed_up.get("UserAttributes", []),
             )
+            # As a pool with an auto-confirming pre-sign-up trigger answers.
+            content = json.dumps({**answer.json(), "UserConfirmed": True}).encode()
         passed = {
             k: v
             for k, v in answer.headers.items()
             if k.lower().startswith(("content-type", "x-amz"))
         }
-        return Response(answer.content, answer.status_code, passed)
+        return Response(content, answer.status_code, passed)
 
     # --- HTTP API ------------------------------------------------------------------------------
 

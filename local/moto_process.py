@@ -42,34 +42,59 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 3
     raise RuntimeError(f"moto server did not start within {seconds} s")
 
 
-@contextmanager
-def moto_server(port: int | None = None) -> Iterator[str]:
-    """Run a moto server and point this process's boto3 at it (AWS_ENDPOINT_URL and test
-    credentials) for the duration; everything is restored and the server stopped on exit."""
-    port = port or free_port()
-    server = subprocess.Popen(
+# Services served by a moto process of their own when the stage asks for it (see moto_server).
+DYNAMODB_VARIABLES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS")
+
+
+def _start(port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [sys.executable, "-m", "local.moto_server", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
-    saved = {name: os.environ.get(name) for name in AWS_VARIABLES}
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+@contextmanager
+def moto_server(port: int | None = None, dynamodb_apart: bool = False) -> Iterator[str]:
+    """Run a moto server and point this process's boto3 at it (AWS_ENDPOINT_URL and test
+    credentials) for the duration; everything is restored and the servers stopped on exit.
+
+    `dynamodb_apart` runs DynamoDB and its streams in a second moto process (reached through
+    boto3's per-service endpoint variables): moto serves one request at a time per process, and
+    DynamoDB carries most of a chat's calls, so the two share the machine's cores."""
+    port = port or free_port()
+    servers = {f"http://127.0.0.1:{port}": _start(port)}
+    url = next(iter(servers))
+    endpoints = {"AWS_ENDPOINT_URL": url}
+    if dynamodb_apart:
+        apart = free_port()
+        servers[f"http://127.0.0.1:{apart}"] = _start(apart)
+        endpoints |= dict.fromkeys(DYNAMODB_VARIABLES, f"http://127.0.0.1:{apart}")
+    saved = {name: os.environ.get(name) for name in (*AWS_VARIABLES, *DYNAMODB_VARIABLES)}
     forget_clients()
+    for name in DYNAMODB_VARIABLES:
+        os.environ.pop(name, None)
     os.environ.update(
-        AWS_ENDPOINT_URL=url,
+        **endpoints,
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION="us-east-1",
     )
     try:
-        _wait_until_up(url, server)
+        for server_url, server in servers.items():
+            _wait_until_up(server_url, server)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for server in servers.values():
+            _stop(server)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

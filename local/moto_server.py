@@ -9,6 +9,10 @@ before any write, so a cancelled transaction leaves no item and no stream record
 on its own mid-way (item too large) is undone, stream records included. Clients still speak the
 AWS wire protocol to moto's own HTTP application.
 
+Two costs that grow with data are cut as well: moto's Query reads and sorts the whole table to
+find one partition (DynamoDB reads the partition only), and its dispatcher lists its own package
+folder on every request.
+
 Run: `python -m local.moto_server --port 5000` (binds 127.0.0.1).
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import logging
 import signal
 import sys
@@ -31,6 +36,7 @@ from moto.dynamodb.exceptions import (
     TransactionCanceledException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
@@ -45,6 +51,31 @@ def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
             return method(*args, **kwargs)
 
     return run
+
+
+_QUERY_SIGNATURE = inspect.signature(Table.query)
+_table_all_items = Table.all_items
+_table_query = Table.query
+_partition = threading.local()
+
+
+def _all_items(table: Table) -> list[Any]:
+    """moto's Table.query reads (and sorts) every item of the table to find one partition's, so
+    a query costs the whole table; DynamoDB reads just the partition. During a query on the
+    table's own key, hand it that partition only (the query sorts it by range key itself)."""
+    hash_key = getattr(_partition, "hash_key", None)
+    if hash_key is None or table.range_key_attr is None:
+        return _table_all_items(table)
+    return list(table.items.get(hash_key, {}).values())
+
+
+def _query(table: Table, *args: Any, **kwargs: Any) -> Any:
+    bound = _QUERY_SIGNATURE.bind(table, *args, **kwargs).arguments
+    _partition.hash_key = None if bound.get("index_name") else bound.get("hash_key")
+    try:
+        return _table_query(table, *args, **kwargs)
+    finally:
+        _partition.hash_key = None
 
 
 def _item_key(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -143,6 +174,8 @@ def install() -> None:
     backends.list_of_moto_modules = functools.cache(lambda: tuple(_list_of_moto_modules()))
     for name in ("put_item", "update_item", "delete_item", "get_item", "query", "scan"):
         setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
+    Table.all_items = _all_items  # type: ignore[method-assign,assignment]
+    Table.query = _query  # type: ignore[method-assign,assignment]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     DynamoHandler.transact_get_items = _locked(DynamoHandler.transact_get_items)  # type: ignore[method-assign]
 

@@ -18,7 +18,7 @@ from components.topology import BUS_RULES, STREAM_MAPPINGS, BusRule, StreamMappi
 from local.streams import StreamReader
 
 CONCURRENT_INVOCATIONS = 8
-IDLE_POLL_S = 0.1  # how often an idle pump looks for records nobody told it about
+IDLE_POLL_S = 0.25  # an idle pump looks for records nobody told it about (Lambda: 4/s)
 MAX_BACKOFF_S = 2.0
 
 log = logging.getLogger("local.pumps")
@@ -156,7 +156,13 @@ class BusPump(threading.Thread):
     def _deliver_in_order(self, messages: list[dict[str, Any]]) -> None:
         for message in messages:
             self._deliver(message)
-            self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        self.sqs.delete_message_batch(
+            QueueUrl=self.queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": message["ReceiptHandle"]}
+                for i, message in enumerate(messages)
+            ],
+        )
 
     def _deliver(self, message: dict[str, Any]) -> None:
         event = json.loads(message["Body"])

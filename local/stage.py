@@ -67,7 +67,7 @@ class LocalStage:
         return self
 
     def _start(self) -> None:
-        moto_url = self._exit.enter_context(moto_server())
+        moto_url = self._exit.enter_context(moto_server(dynamodb_apart=True))
         stage = provision(self.prefix)
         cognito = client("cognito-idp")
         pool_id = cognito.create_user_pool(
@@ -119,7 +119,7 @@ class LocalStage:
             CognitoVerifier(issuer, self.client_id, jwks),
             self.config,
             cognito_upstream=moto_url,
-            on_sign_up=self.state.remember_user if self.state else None,
+            on_sign_up=self._signed_up,
             on_invoked=lambda: wake(stream_pumps),
         )
         server = uvicorn.Server(
@@ -139,9 +139,7 @@ class LocalStage:
             if time.monotonic() > deadline or not thread.is_alive():
                 raise RuntimeError("the gateway did not start")
             time.sleep(0.05)
-        confirmer = threading.Thread(target=self._confirm_sign_ups, daemon=True, name="confirm")
-        self._confirming = threading.Event()
-        confirmer.start()
+        self._stopping = threading.Event()
         known = {saved["username"] for saved in self.state.users()} if self.state else set()
         for user, password in DEMO_USERS.items():
             if user not in known:
@@ -185,19 +183,11 @@ class LocalStage:
             self._saved_env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
 
-    def _confirm_sign_ups(self) -> None:
-        """Local sign-ups are confirmed at once (there is no mail to click)."""
-        cognito = client("cognito-idp")
-        while not self._confirming.wait(0.2):
-            try:
-                users = cognito.list_users(UserPoolId=self.pool_id)["Users"]
-                for user in users:
-                    if user["UserStatus"] == "UNCONFIRMED":
-                        cognito.admin_confirm_sign_up(
-                            UserPoolId=self.pool_id, Username=user["Username"]
-                        )
-            except Exception:
-                continue
+    def _signed_up(self, user: str, password: str, attributes: list[dict[str, str]]) -> None:
+        """Local sign-ups are confirmed at once (there is no mail to click), and remembered."""
+        client("cognito-idp").admin_confirm_sign_up(UserPoolId=self.pool_id, Username=user)
+        if self.state:
+            self.state.remember_user(user, password, attributes)
 
     def add_user(
         self, user: str, password: str, attributes: list[dict[str, str]] | None = None
@@ -213,7 +203,7 @@ class LocalStage:
 
     def _snapshot(self) -> None:
         """Keep the saved log close to the live one, in case the stage is killed, not stopped."""
-        while not self._confirming.wait(SNAPSHOT_EVERY_S):
+        while not self._stopping.wait(SNAPSHOT_EVERY_S):
             try:
                 assert self.state is not None
                 self.state.save_events(self.events_table)
@@ -229,8 +219,8 @@ class LocalStage:
         return dict(result)
 
     def __exit__(self, *_: object) -> None:
-        if hasattr(self, "_confirming"):
-            self._confirming.set()
+        if hasattr(self, "_stopping"):
+            self._stopping.set()
         if self.state and hasattr(self, "events_table"):
             self.state.save_events(self.events_table)
         for pump in self._threads:

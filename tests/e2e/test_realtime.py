@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from adapters.connections import DynamoConnections
+from local import gateway
 from local.stage import LocalStage
 from tests.e2e.support import api, token
 from tests.integration.conftest import MOTO_KEY
@@ -110,6 +111,34 @@ def test_an_oversize_frame_closes_the_connection_as_api_gateway_does(stage: Loca
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def test_a_frame_just_under_the_limit_reaches_the_function(stage: LocalStage) -> None:
+    with socket(stage, "alice") as ws:
+        ws.send(json.dumps({"action": "ping", "pad": "x" * 32_000}))
+        assert reply(ws)["code"] == "bad_frame"  # the function's answer: no such field
+        ws.send(json.dumps({"action": "ping"}))
+        assert reply(ws, "pong") == {"type": "pong"}
+
+
+def test_a_message_over_128_kb_is_refused_even_in_small_frames(stage: LocalStage) -> None:
+    with socket(stage, "alice") as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.send(["x" * 30_000] * 5)  # five fragments of one message
+            ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def test_an_idle_connection_is_closed_as_api_gateway_does(
+    stage: LocalStage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gateway, "IDLE_TIMEOUT_S", 1)  # ten minutes on AWS
+    with socket(stage, "alice") as ws:
+        ws.send(json.dumps({"action": "ping"}))
+        assert reply(ws, "pong") == {"type": "pong"}
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
 
 
 @pytest.mark.parametrize("bad", ["", "not-a-token"])

@@ -1,4 +1,5 @@
-"""The local moto server keeps DynamoDB's transaction semantics: all or nothing."""
+"""The local moto server keeps DynamoDB's semantics where moto alone does not: transactions are
+all or nothing, and a query reads its own partition (moto reads the whole table)."""
 
 from __future__ import annotations
 
@@ -55,3 +56,54 @@ def test_a_transaction_whose_write_is_refused_leaves_no_partial_write(stage: Sta
 
     assert keys(table) == []
     assert reader.poll() == []  # no record of the write that was undone
+
+
+def test_a_query_answers_its_partition_in_order_and_an_index_query_still_works(
+    moto_endpoint: str,
+) -> None:
+    dynamodb = client("dynamodb")
+    name = "query-check"
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "tag", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-tag",
+                "KeySchema": [{"AttributeName": "tag", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for pk in ("a", "b"):
+        for sk in ("m3", "m1", "x", "m2"):
+            item = {"pk": {"S": pk}, "sk": {"S": sk}, "tag": {"S": "t-" + sk}}
+            dynamodb.put_item(TableName=name, Item=item)
+
+    newest_first = dynamodb.query(
+        TableName=name,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :m)",
+        ExpressionAttributeValues={":pk": {"S": "a"}, ":m": {"S": "m"}},
+        ScanIndexForward=False,
+    )["Items"]
+    tagged = dynamodb.query(
+        TableName=name,
+        IndexName="by-tag",
+        KeyConditionExpression="tag = :t",
+        ExpressionAttributeValues={":t": {"S": "t-x"}},
+    )["Items"]
+
+    assert [(i["pk"]["S"], i["sk"]["S"]) for i in newest_first] == [
+        ("a", "m3"),
+        ("a", "m2"),
+        ("a", "m1"),
+    ]
+    assert sorted(i["pk"]["S"] for i in tagged) == ["a", "b"]

@@ -164,8 +164,8 @@ class Queue:
         got, self.messages = self.messages[:10], self.messages[10:]
         return {"Messages": got}
 
-    def delete_message(self, QueueUrl: str, ReceiptHandle: str) -> None:
-        self.deleted.append(ReceiptHandle)
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> None:
+        self.deleted.extend(entry["ReceiptHandle"] for entry in Entries)
 
     def send_message(self, QueueUrl: str, MessageBody: str) -> None:
         self.dead.append(json.loads(MessageBody))
