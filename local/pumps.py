@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
@@ -18,6 +19,7 @@ from components.topology import BUS_RULES, STREAM_MAPPINGS, BusRule, StreamMappi
 from local.streams import StreamReader
 
 CONCURRENT_INVOCATIONS = 8
+MAX_IN_FLIGHT = 100  # events received and not yet settled
 IDLE_POLL_S = 0.25  # an idle pump looks for records nobody told it about (Lambda: 4/s)
 MAX_BACKOFF_S = 2.0
 
@@ -126,9 +128,9 @@ class StreamPump(threading.Thread):
 class BusPump(threading.Thread):
     """The rule's target, fed through a queue: each event invokes the function, and a failure is
     retried with backoff as the rule's retry policy says (attempts and event age), then the
-    event goes to the rule's DLQ. Rooms are delivered side by side, each room's events one after
-    another (a failing event holds its room's later ones back): members get a room's frames in
-    seq order."""
+    event goes to the rule's DLQ. Each room's events go one after another, in the order they
+    came (members get a room's frames in seq order), and rooms go side by side: a room whose
+    event is being retried holds back only its own later events."""
 
     def __init__(
         self, rule: BusRule, queue_url: str, dlq_url: str, invoke: Invoke, sqs: Any = None
@@ -137,32 +139,51 @@ class BusPump(threading.Thread):
         self.rule, self.queue_url, self.dlq_url, self.invoke = rule, queue_url, dlq_url, invoke
         self.sqs = sqs or client("sqs")
         self.stopped = threading.Event()
+        self.lock = threading.Lock()
+        self.backlog: dict[str, deque[dict[str, Any]]] = {}  # a room's is there while it drains
+        self.in_flight = 0
 
     def run(self) -> None:
         with ThreadPoolExecutor(max_workers=CONCURRENT_INVOCATIONS) as pool:
             while not self.stopped.is_set():
+                if self.in_flight >= MAX_IN_FLIGHT:
+                    self.stopped.wait(0.01)
+                    continue
                 try:
                     got = self.sqs.receive_message(
                         QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
                     )
-                    rooms: dict[str, list[dict[str, Any]]] = {}
-                    for message in got.get("Messages", []):
-                        rooms.setdefault(_room_of(message), []).append(message)
-                    list(pool.map(self._deliver_in_order, rooms.values()))
-                except Exception:  # the queue could not be read: its messages come back
+                except Exception:  # the queue could not be read: its messages stay there
                     log.exception("bus pump for %s: the target queue failed", self.rule.name)
                     self.stopped.wait(0.5)
+                    continue
+                for message in got.get("Messages", []):
+                    room = _room_of(message)
+                    with self.lock:
+                        self.in_flight += 1
+                        draining = room in self.backlog
+                        self.backlog.setdefault(room, deque()).append(message)
+                    if not draining:
+                        pool.submit(self._drain, room)
 
-    def _deliver_in_order(self, messages: list[dict[str, Any]]) -> None:
-        for message in messages:
-            self._deliver(message)
-        self.sqs.delete_message_batch(
-            QueueUrl=self.queue_url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": message["ReceiptHandle"]}
-                for i, message in enumerate(messages)
-            ],
-        )
+    def _drain(self, room: str) -> None:
+        while True:
+            with self.lock:
+                queue = self.backlog[room]
+                if not queue:
+                    del self.backlog[room]
+                    return
+                message = queue[0]
+            try:
+                self._deliver(message)
+                self.sqs.delete_message(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+            except Exception:  # the event comes back when its visibility times out
+                log.exception("bus pump for %s: could not settle an event", self.rule.name)
+            with self.lock:
+                queue.popleft()
+                self.in_flight -= 1
 
     def _deliver(self, message: dict[str, Any]) -> None:
         event = json.loads(message["Body"])
@@ -186,16 +207,13 @@ def _room_of(message: dict[str, Any]) -> str:
         return ""
 
 
-# A crashed stage leaves messages in flight; they come back after this long.
-TARGET_VISIBILITY_S = 60
-
-
 def bus_target_queue(rule: BusRule, bus: str, prefix: str) -> str:
     """A queue as the rule's target: only the transport, the pump applies the retry policy."""
     sqs, events = client("sqs"), client("events")
     url: str = sqs.create_queue(
         QueueName=f"{prefix}-{rule.name}-target",
-        Attributes={"VisibilityTimeout": str(TARGET_VISIBILITY_S)},
+        # Long enough for every retry: an event in flight is never received twice.
+        Attributes={"VisibilityTimeout": str(rule.max_event_age_s + 60)},
     )["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

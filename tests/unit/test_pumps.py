@@ -5,6 +5,7 @@ bus rule's retries and DLQ with each room's events kept in order."""
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -153,7 +154,8 @@ def test_an_unreadable_stream_is_logged_and_the_pump_keeps_running(
 class Queue:
     """An SQS client's few calls the bus pump makes, over lists."""
 
-    def __init__(self, bodies: list[dict[str, Any]]) -> None:
+    def __init__(self, bodies: list[dict[str, Any]], per_receive: int = 10) -> None:
+        self.per_receive = per_receive
         self.messages = [
             {"Body": json.dumps(body), "ReceiptHandle": str(i)} for i, body in enumerate(bodies)
         ]
@@ -161,11 +163,14 @@ class Queue:
         self.dead: list[dict[str, Any]] = []
 
     def receive_message(self, **_: Any) -> dict[str, Any]:
-        got, self.messages = self.messages[:10], self.messages[10:]
+        got, self.messages = (
+            self.messages[: self.per_receive],
+            self.messages[self.per_receive :],
+        )
         return {"Messages": got}
 
-    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> None:
-        self.deleted.extend(entry["ReceiptHandle"] for entry in Entries)
+    def delete_message(self, QueueUrl: str, ReceiptHandle: str) -> None:
+        self.deleted.append(ReceiptHandle)
 
     def send_message(self, QueueUrl: str, MessageBody: str) -> None:
         self.dead.append(json.loads(MessageBody))
@@ -177,10 +182,11 @@ def bus_event(room: str, seq: int) -> dict[str, Any]:
 
 def run_bus_pump(queue: Queue, invoke: Any) -> None:
     pump = BusPump(RULE, "target", "dlq", invoke, sqs=queue)
+    expected = len(queue.messages)
     pump.start()
     try:
-        for _ in range(200):
-            if not queue.messages and len(queue.deleted) == 4:
+        for _ in range(300):
+            if not queue.messages and len(queue.deleted) == expected:
                 break
             pump.stopped.wait(0.02)
     finally:
@@ -222,3 +228,23 @@ def test_a_bus_event_failing_every_retry_goes_to_the_dlq_and_its_room_goes_on() 
 
     assert [event["id"] for event in queue.dead] == ["r1-1"]
     assert delivered == [2, 3, 4]
+
+
+def test_a_room_whose_event_is_being_retried_does_not_hold_other_rooms_back() -> None:
+    other_room_done = threading.Event()
+    seen_while_retrying: list[bool] = []
+
+    def invoke(event: dict[str, Any]) -> None:
+        if event["detail"]["room_id"] == "r2":
+            other_room_done.set()
+            return
+        if not seen_while_retrying:  # r1's first event: fails until r2 went through
+            seen_while_retrying.append(other_room_done.wait(timeout=5))
+            raise RuntimeError("a connection is unreachable")
+
+    queue = Queue([bus_event("r1", 1), bus_event("r2", 1)], per_receive=1)  # r2 comes later
+
+    run_bus_pump(queue, invoke)
+
+    assert seen_while_retrying == [True]
+    assert sorted(queue.deleted) == ["0", "1"] and queue.dead == []
