@@ -1,11 +1,15 @@
 """What the local stage keeps on disk between runs: the events table and the users who signed up.
 
-The views are not kept: they are rebuilt from the log by the replay code at start, which is the
+The events table is written down as it changes: a journal follows the table's stream and appends
+every change to `events.jsonl` (an item, or `{"REMOVE": key}`), so a stage killed without warning
+loses at most the change in flight. A clean stop compacts the file to the table's items. The views
+are not kept: they are rebuilt from the log by the replay code at start, which is the
 event-sourcing promise made good on every restart."""
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,10 +17,38 @@ from typing import Any
 from adapters.aws import client
 from adapters.event_codec import from_event_item
 from adapters.view_store import DynamoViewStore
+from local.streams import StreamReader
 from ops.replay import fold_log
+
+log = logging.getLogger("local.persistence")
 
 EVENTS_FILE = "events.jsonl"
 USERS_FILE = "users.jsonl"
+REMOVED = "REMOVE"
+JOURNAL_POLL_S = 0.2
+
+
+def _key(item: dict[str, Any]) -> tuple[str, str]:
+    return item["pk"]["S"], item["sk"]["N"]
+
+
+class Journal(threading.Thread):
+    """Follows the events table's stream from now on and appends each change to the saved log."""
+
+    def __init__(self, state: LocalState, reader: StreamReader) -> None:
+        super().__init__(daemon=True, name="journal")
+        self.state, self.reader = state, reader
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(JOURNAL_POLL_S):
+            self.catch_up()
+
+    def catch_up(self) -> None:
+        try:
+            self.state.append_changes(self.reader.poll())
+        except Exception:  # moto going away at stop, or a full disk: say so and go on
+            log.exception("journal: could not save the latest changes")
 
 
 class LocalState:
@@ -40,12 +72,43 @@ class LocalState:
             partial.replace(self.folder / EVENTS_FILE)
         return len(items)
 
-    def restore_events(self, events_table: str, views_table: str) -> int:
-        """Put the saved items back and rebuild the views from the events among them."""
+    def append_changes(self, records: list[dict[str, Any]]) -> None:
+        """Stream records of the events table, appended to the saved log."""
+        lines = []
+        for record in records:
+            change = record["dynamodb"]
+            if record["eventName"] == "REMOVE":
+                lines.append(json.dumps({REMOVED: change["Keys"]}))
+            else:
+                lines.append(json.dumps(change["NewImage"]))
+        if lines:
+            with self._lock, (self.folder / EVENTS_FILE).open("a") as out:
+                out.write("\n".join(lines) + "\n")
+
+    def saved_items(self) -> list[dict[str, Any]]:
+        """The items as the saved log leaves them: later lines replace or remove earlier ones."""
         path = self.folder / EVENTS_FILE
         if not path.exists():
+            return []
+        items: dict[tuple[str, str], dict[str, Any]] = {}
+        for line in path.read_text().splitlines():
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:  # a line cut short by a kill: the change was in flight
+                continue
+            if REMOVED in entry:
+                items.pop(_key(entry[REMOVED]), None)
+            else:
+                items[_key(entry)] = entry
+        return list(items.values())
+
+    def restore_events(self, events_table: str, views_table: str) -> int:
+        """Put the saved items back and rebuild the views from the events among them."""
+        items = self.saved_items()
+        if not items:
             return 0
-        items = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         dynamodb = client("dynamodb")
         for start in range(0, len(items), 25):
             pending: dict[str, Any] = {

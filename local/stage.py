@@ -23,14 +23,13 @@ from adapters.tokens import CognitoVerifier
 from components.topology import BUS_RULES, FUNCTIONS, STREAM_MAPPINGS
 from local.gateway import MAX_MESSAGE_BYTES, Gateway, call, create_app, handler, ui_build
 from local.moto_process import free_port, moto_server
-from local.persistence import LocalState
+from local.persistence import Journal, LocalState
 from local.provision import Stage as Provisioned
 from local.provision import provision
 from local.pumps import BusPump, StreamPump, bus_target_queue
 from local.streams import StreamReader
 
 REGION = "us-east-1"
-SNAPSHOT_EVERY_S = 10
 STATE_DIR = Path(".local")
 DEMO_USERS = {"alice": "Alice-password-1", "bob": "Bob-password-1", "carol": "Carol-password-1"}
 
@@ -106,6 +105,10 @@ class LocalStage:
             else 0
         )
         self.restored = restored
+        if self.state:
+            journal = Journal(self.state, StreamReader(stage.events_stream_arn, from_now=True))
+            journal.start()
+            self._threads.append(journal)
         self.config = {
             "apiUrl": f"{self.base}/api",
             "wsUrl": f"ws://127.0.0.1:{self.port}/ws",
@@ -139,16 +142,12 @@ class LocalStage:
             if time.monotonic() > deadline or not thread.is_alive():
                 raise RuntimeError("the gateway did not start")
             time.sleep(0.05)
-        self._stopping = threading.Event()
         known = {saved["username"] for saved in self.state.users()} if self.state else set()
         for user, password in DEMO_USERS.items():
             if user not in known:
                 self.add_user(user, password)
         for saved in self.state.users() if self.state else []:
             self.add_user(saved["username"], saved["password"], saved["attributes"])
-        if self.state:
-            snapshots = threading.Thread(target=self._snapshot, daemon=True, name="snapshot")
-            snapshots.start()
 
     def _start_pumps(self, stage: Provisioned, from_now: bool) -> list[StreamPump]:
         """The event-source mappings and the bus rules' targets, running before any request."""
@@ -201,15 +200,6 @@ class LocalStage:
         )
         cognito.admin_confirm_sign_up(UserPoolId=self.pool_id, Username=user)
 
-    def _snapshot(self) -> None:
-        """Keep the saved log close to the live one, in case the stage is killed, not stopped."""
-        while not self._stopping.wait(SNAPSHOT_EVERY_S):
-            try:
-                assert self.state is not None
-                self.state.save_events(self.events_table)
-            except Exception:
-                continue
-
     def sign_in(self, user: str, password: str | None = None) -> dict[str, str]:
         result = client("cognito-idp").initiate_auth(
             ClientId=self.client_id,
@@ -219,16 +209,14 @@ class LocalStage:
         return dict(result)
 
     def __exit__(self, *_: object) -> None:
-        if hasattr(self, "_stopping"):
-            self._stopping.set()
-        if self.state and hasattr(self, "events_table"):
-            self.state.save_events(self.events_table)
-        for pump in self._threads:
-            pump.stopped.set()
+        for thread in self._threads:
+            thread.stopped.set()
         if hasattr(self, "_server"):
             self._server.should_exit = True
-        for pump in self._threads:
-            pump.join(timeout=5)
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self.state and hasattr(self, "events_table"):
+            self.state.save_events(self.events_table)  # the journal, compacted
         self._exit.close()
         for key, value in self._saved_env.items():
             if value is None:

@@ -25,6 +25,9 @@ class StreamReader:
         self.start = "LATEST" if from_now else "TRIM_HORIZON"
         self.shards: list[str] = []
         self.shards_seen_at = float("-inf")
+        if from_now:  # "now" is when the reader is made, not when it first polls
+            for shard in self._shards():
+                self._iterator(shard)
 
     def _shards(self) -> list[str]:
         # Shards come and go rarely; Lambda too looks for new ones now and then, not every poll.
@@ -38,11 +41,7 @@ class StreamReader:
         """The records written since the last poll, in shard order, as GetRecords returned them."""
         records: list[dict[str, Any]] = []
         for shard in self._shards():
-            if shard not in self.iterators:
-                self.iterators[shard] = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard, ShardIteratorType=self.start
-                )["ShardIterator"]
-            iterator = self.iterators[shard]
+            iterator = self._iterator(shard)
             while iterator:
                 page = self.streams.get_records(ShardIterator=iterator, Limit=limit)
                 iterator = page.get("NextShardIterator")
@@ -51,6 +50,13 @@ class StreamReader:
                     break
             self.iterators[shard] = iterator
         return records
+
+    def _iterator(self, shard: str) -> str | None:
+        if shard not in self.iterators:
+            self.iterators[shard] = self.streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard, ShardIteratorType=self.start
+            )["ShardIterator"]
+        return self.iterators[shard]
 
     def lambda_event(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         return {"Records": [{**record, "eventSourceARN": self.stream_arn} for record in records]}
