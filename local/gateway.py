@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import importlib
 import json
 import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +27,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from adapters.aws import client
 from adapters.tokens import CognitoVerifier, InvalidToken
-from components.topology import FUNCTIONS, HTTP_ROUTES, WS_ROUTES, HttpRoute
+from components.topology import HTTP_ROUTES, WS_ROUTES, HttpRoute
 from domain.limits import MAX_UPLOAD_BYTES
 from local.events import http_event, ws_authorizer_event, ws_event
+from local.lambdas import Lambdas
 from local.s3_post import PolicyRefused, check_policy, check_signature
 
 MAX_FRAME_BYTES = 32 * 1024
@@ -40,34 +38,6 @@ MAX_MESSAGE_BYTES = 128 * 1024
 IDLE_TIMEOUT_S = 600
 MAX_CONNECTION_S = 2 * 3600
 UPLOAD_FORM_OVERHEAD = 64 * 1024  # the policy, its signature and the other form fields
-
-
-@dataclass
-class FakeContext:
-    function_name: str
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:local"
-    aws_request_id: str = "local"
-
-
-Handler = Callable[[dict[str, Any], Any], Any]
-
-
-@cache
-def handler(function_name: str) -> Handler:
-    spec = next(f for f in FUNCTIONS if f.name == function_name)
-    module, _, name = spec.handler.rpartition(".")
-    found: Handler = getattr(importlib.import_module(module), name)
-    return found
-
-
-def call(function_name: str, event: dict[str, Any]) -> Any:
-    """Invoke a topology function as Lambda would, with `event` and a context."""
-    return handler(function_name)(event, FakeContext(function_name))
-
-
-async def invoke(function_name: str, event: dict[str, Any]) -> Any:
-    return await run_in_threadpool(call, function_name, event)
 
 
 def _route_pattern(route: HttpRoute) -> re.Pattern[str]:
@@ -107,7 +77,9 @@ class Gateway:
         cognito_upstream: str = "",
         on_sign_up: SignUps | None = None,  # confirms (and may remember) a new user
         on_invoked: Callable[[], None] = lambda: None,
+        lambdas: Lambdas | None = None,
     ) -> None:
+        self.lambdas = lambdas or Lambdas()
         self.verifier = verifier
         self.config = config
         self.sockets: dict[str, WebSocket] = {}
@@ -182,7 +154,7 @@ class Gateway:
             request.client.host if request.client else "127.0.0.1",
         )
         try:
-            answer = await invoke(route.function, event)
+            answer = await self.lambdas.invoke(route.function, event)
         except Exception:  # what API Gateway answers when the integration fails
             return JSONResponse({"message": "Internal Server Error"}, status_code=500)
         finally:
@@ -256,7 +228,7 @@ class Gateway:
         connection_id = base64.urlsafe_b64encode(os.urandom(12)).decode()
         connected_at = int(time.time() * 1000)
         try:
-            policy = await invoke(
+            policy = await self.lambdas.invoke(
                 "ws-authorizer",
                 ws_authorizer_event(dict(socket.query_params), dict(socket.headers), connection_id),
             )
@@ -265,7 +237,7 @@ class Gateway:
             return
         authorizer = {"principalId": policy["principalId"], **policy.get("context", {})}
         connect = WS_ROUTE_KEYS["$connect"]
-        answer = await invoke(
+        answer = await self.lambdas.invoke(
             connect.function,
             ws_event("$connect", "CONNECT", connection_id, connected_at, authorizer),
         )
@@ -279,7 +251,7 @@ class Gateway:
         finally:
             self.sockets.pop(connection_id, None)
             disconnect = WS_ROUTE_KEYS["$disconnect"]
-            await invoke(
+            await self.lambdas.invoke(
                 disconnect.function,
                 ws_event("$disconnect", "DISCONNECT", connection_id, connected_at, authorizer),
             )
@@ -307,7 +279,7 @@ class Gateway:
                 route.route_key, "MESSAGE", connection_id, connected_at, authorizer, text
             )
             try:
-                answer = await invoke(route.function, event)
+                answer = await self.lambdas.invoke(route.function, event)
             except Exception:  # API Gateway tells the client, and the connection stays open
                 answer = {"body": internal_error(connection_id)}
             finally:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib
 import json
 import os
 import signal
@@ -20,8 +19,9 @@ import uvicorn
 
 from adapters.aws import client
 from adapters.tokens import CognitoVerifier
-from components.topology import BUS_RULES, FUNCTIONS, STREAM_MAPPINGS
-from local.gateway import MAX_MESSAGE_BYTES, Gateway, call, create_app, handler, ui_build
+from components.topology import BUS_RULES, STREAM_MAPPINGS
+from local.gateway import MAX_MESSAGE_BYTES, Gateway, create_app, ui_build
+from local.lambdas import Lambdas
 from local.moto_process import free_port, moto_server
 from local.persistence import Journal, LocalState
 from local.provision import Stage as Provisioned
@@ -32,16 +32,6 @@ from local.streams import StreamReader
 REGION = "us-east-1"
 STATE_DIR = Path(".local")
 DEMO_USERS = {"alice": "Alice-password-1", "bob": "Bob-password-1", "carol": "Carol-password-1"}
-
-
-def reset_functions() -> None:
-    """Drop what the functions cached from another stage (clients bound to other tables)."""
-    for function in FUNCTIONS:
-        module = importlib.import_module(function.handler.rpartition(".")[0])
-        for value in vars(module).values():
-            if callable(getattr(value, "cache_clear", None)):
-                value.cache_clear()
-    handler.cache_clear()
 
 
 class LocalStage:
@@ -56,6 +46,7 @@ class LocalStage:
         self._threads: list[Any] = []
         self._saved_env: dict[str, str | None] = {}
         self.config: dict[str, Any] = {}
+        self.lambdas = Lambdas()
 
     def __enter__(self) -> LocalStage:
         try:
@@ -97,7 +88,6 @@ class LocalStage:
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             }
         )
-        reset_functions()
         self.events_table = stage.tables["events"]
         restored = (
             self.state.restore_events(stage.tables["events"], stage.tables["views"])
@@ -124,6 +114,7 @@ class LocalStage:
             cognito_upstream=moto_url,
             on_sign_up=self._signed_up,
             on_invoked=lambda: wake(stream_pumps),
+            lambdas=self.lambdas,
         )
         server = uvicorn.Server(
             uvicorn.Config(
@@ -159,7 +150,7 @@ class LocalStage:
                 mapping,
                 # from_now: a restored log is already in the views
                 StreamReader(stage.stream_arns[mapping.table], from_now=from_now),
-                functools.partial(call, mapping.function),
+                functools.partial(self.lambdas.call, mapping.function),
                 functools.partial(send_to_queue, sqs, dlq),
             )
             stream_pumps.append(pump)
@@ -168,7 +159,7 @@ class LocalStage:
                 rule,
                 bus_target_queue(rule, stage.bus, self.prefix),
                 stage.queues[rule.dead_letter_queue],
-                functools.partial(call, rule.function),
+                functools.partial(self.lambdas.call, rule.function),
             )
             for rule in BUS_RULES
         ]

@@ -8,6 +8,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -393,3 +394,34 @@ def test_the_cognito_pass_through_only_takes_what_a_browser_may_call(stage: Loca
 
     assert signed_in.status_code == 200 and "AuthenticationResult" in signed_in.json()
     assert admin.status_code == 400 and admin.json()["__type"] == "NotAuthorizedException"
+
+
+def test_concurrent_requests_each_see_only_their_own_caller(stage: LocalStage) -> None:
+    room = api(stage, "bob", "POST", "/rooms", {"name": "Busy"})["room_id"]
+    for i in range(3):
+        api(stage, "bob", "POST", f"/rooms/{room}/messages", {"text": f"m{i}"})
+    deadline = time.monotonic() + 10
+    while len(api(stage, "bob", "GET", f"/rooms/{room}/messages")["messages"]) < 3:
+        assert time.monotonic() < deadline, "the history never caught up"
+        time.sleep(0.1)
+    tokens = {user: token(stage, user) for user in ("alice", "bob", "carol")}
+    paths = {"alice": "/me", "bob": f"/rooms/{room}/messages", "carol": "/me"}
+
+    def call(user: str) -> tuple[str, int, Any]:
+        answer = requests.get(
+            f"{stage.base}/api{paths[user]}",
+            headers={"Authorization": f"Bearer {tokens[user]}"},
+            timeout=10,
+        )
+        return user, answer.status_code, answer.json()
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(call, ["alice", "bob", "carol"] * 20))
+
+    for user, status, body in answers:
+        assert status == 200, (user, body)
+        if user == "bob":
+            assert [m["text"] for m in body["messages"]] == ["m2", "m1", "m0"]
+        else:
+            assert body["user_id"] == user
+    assert stage.lambdas.instances["http-api"] > 1  # Lambda scaled out, one request per instance

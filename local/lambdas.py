@@ -1,0 +1,71 @@
+"""The topology's functions, run as Lambda runs them: in instances that each serve one invocation
+at a time and keep their own module state.
+
+A handler module keeps per-invocation state in its globals (Powertools' resolver holds the current
+event, the batch processor its records), which is safe on Lambda because an instance never runs
+two invocations at once. Calling one imported module from many threads would let concurrent
+requests read each other's events, so each instance here is a fresh copy of the handler module,
+made when every existing one is busy (a cold start) and reused after."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from components.topology import FUNCTIONS
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class FakeContext:
+    """What Powertools reads of a Lambda context."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:local"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def cold_start(handler_path: str) -> Handler:
+    """A new instance: the handler's module executed afresh, with globals of its own."""
+    module_name, _, attribute = handler_path.rpartition(".")
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no handler module {module_name}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found: Handler = getattr(module, attribute)
+    return found
+
+
+class Lambdas:
+    def __init__(self, handlers: dict[str, str] | None = None) -> None:
+        # function name -> "module.attribute" of its handler; the topology's by default
+        self.handlers = handlers or {function.name: function.handler for function in FUNCTIONS}
+        self.idle: dict[str, list[Handler]] = {name: [] for name in self.handlers}
+        self.instances = dict.fromkeys(self.handlers, 0)
+        self.lock = threading.Lock()
+
+    def call(self, function_name: str, event: dict[str, Any]) -> Any:
+        with self.lock:
+            idle = self.idle[function_name]
+            instance = idle.pop() if idle else None
+        if instance is None:
+            instance = cold_start(self.handlers[function_name])
+            with self.lock:
+                self.instances[function_name] += 1
+        try:
+            return instance(event, FakeContext(function_name))
+        finally:
+            with self.lock:
+                self.idle[function_name].append(instance)
+
+    async def invoke(self, function_name: str, event: dict[str, Any]) -> Any:
+        return await run_in_threadpool(self.call, function_name, event)
