@@ -10,6 +10,8 @@ made when every existing one is busy (a cold start) and reused after."""
 from __future__ import annotations
 
 import importlib.util
+import itertools
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -33,13 +35,23 @@ class FakeContext:
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
+_instance_numbers = itertools.count(1)
+
+
 def cold_start(handler_path: str) -> Handler:
-    """A new instance: the handler's module executed afresh, with globals of its own."""
+    """A new instance: the handler's module executed afresh, with globals of its own. It is
+    registered under a name of its own, since msgspec and typing resolve a module's annotations
+    through sys.modules."""
     module_name, _, attribute = handler_path.rpartition(".")
-    spec = importlib.util.find_spec(module_name)
-    if spec is None or spec.loader is None:
+    found_spec = importlib.util.find_spec(module_name)
+    if found_spec is None or found_spec.origin is None:
         raise ImportError(f"no handler module {module_name}")
+    instance_name = f"{module_name}__instance{next(_instance_numbers)}"
+    spec = importlib.util.spec_from_file_location(instance_name, found_spec.origin)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {found_spec.origin}")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[instance_name] = module
     spec.loader.exec_module(module)
     found: Handler = getattr(module, attribute)
     return found

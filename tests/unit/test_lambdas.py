@@ -3,9 +3,12 @@ instance with module state of its own, and more instances when all are busy."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from local.lambdas import Lambdas
+from local.moto_process import ROOT
 
 STATEFUL = "tests.unit.fixtures.stateful_handler.lambda_handler"
 
@@ -27,3 +30,23 @@ def test_an_idle_instance_is_reused_rather_than_started_again() -> None:
         lambdas.call("stateful", {"n": n})
 
     assert lambdas.instances["stateful"] == 1
+
+
+def test_every_topology_function_starts_cold_in_a_fresh_interpreter() -> None:
+    # A fresh interpreter: no handler module imported before, as on a Lambda instance.
+    script = (
+        "from components.topology import FUNCTIONS\n"
+        "from local.lambdas import cold_start\n"
+        "for function in FUNCTIONS:\n"
+        "    assert callable(cold_start(function.handler)), function.name\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 0, done.stderr
