@@ -4,8 +4,6 @@ config under the same keys as the local stage's /config.json."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pulumi
 
 from components import packaging, settings, topology
@@ -46,7 +44,7 @@ frontend = Frontend(
     "frontend",
     FrontendArgs(
         prefix=stage.prefix,
-        build_dir=Path(stage.ui_build_dir),
+        build_dir=packaging.ROOT / stage.ui_build_dir,
         domain_name=stage.domain_name,
         certificate_arn=stage.certificate_arn,
     ),

@@ -35,6 +35,7 @@ def lambda_integrations(
             name,
             api_id=api.id,
             integration_type="AWS_PROXY",
+            integration_method="POST",  # how API Gateway calls Lambda (WebSocket APIs insist)
             # HTTP APIs take the function ARN and payload 2.0; WebSocket APIs the invoke ARN.
             integration_uri=target.arn if http else target.invoke_arn,
             payload_format_version="2.0" if http else None,

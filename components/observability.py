@@ -34,12 +34,9 @@ class Observability(pulumi.ComponentResource):
     ) -> None:
         super().__init__("chat:index:Observability", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.topic = aws.sns.Topic(
-            "alarms",
-            name=f"{args.prefix}-alarms",
-            kms_master_key_id="alias/aws/sns",
-            opts=child,
-        )
+        # No KMS key: CloudWatch cannot publish to a topic under the AWS managed SNS key, and an
+        # alarm's name and state are no secret.
+        self.topic = aws.sns.Topic("alarms", name=f"{args.prefix}-alarms", opts=child)
         if args.alarm_email:
             aws.sns.TopicSubscription(
                 "alarm-email",

@@ -15,14 +15,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_aws")
 
 
+# Whether someone built ui/ on this machine must not change what the tests see.
+NO_UI_BUILD = {"chat:uiBuildDir": "tests/infra/no-ui-build"}
+
+
 @pytest.fixture(scope="session")
 def dev() -> Program:
-    return run("dev")
+    return run("dev", NO_UI_BUILD)
 
 
 @pytest.fixture(scope="session")
 def prod() -> Program:
-    return run("prod")
+    return run("prod", NO_UI_BUILD)
 
 
 @pytest.fixture(scope="session", params=["dev", "prod"])

@@ -9,7 +9,7 @@ import pytest
 
 from components import topology
 from ops.program import Program, run
-from tests.infra.conftest import policy_of
+from tests.infra.conftest import NO_UI_BUILD, policy_of
 
 DIGEST = topology.Function(
     name="digest",
@@ -40,7 +40,7 @@ def grown() -> Program:
                 ),
             ),
         )
-        return run("dev")
+        return run("dev", NO_UI_BUILD)
 
 
 def test_the_new_function_is_deployed_with_its_handler(grown: Program, dev: Program) -> None:

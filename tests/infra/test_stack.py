@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from components.topology import QUEUES, TABLES
 from ops.program import Program, is_secret, run
-from tests.infra.conftest import component_of
+from tests.infra.conftest import NO_UI_BUILD, component_of
 
 LOCAL_CONFIG_KEYS = {
     "apiUrl",
@@ -136,6 +137,24 @@ def test_the_web_client_falls_back_to_index_html_and_reads_a_config_that_is_neve
     assert uncached["pathPattern"] == "/config.json"
 
 
+def test_a_ui_build_is_uploaded_with_its_content_types_beside_config_json(tmp_path: Path) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text("<!doctype html>")
+    (tmp_path / "assets" / "app.js").write_text("console.log(1)")
+    (tmp_path / "config.json").write_text("{}")  # a local build's config never ships
+    program = run("dev", {"chat:uiBuildDir": str(tmp_path)})
+    objects = {o.get("key"): o for o in program.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
+    assert set(objects) == {"index.html", "assets/app.js", "config.json"}
+    assert objects["index.html"].get("contentType") == "text/html"
+    assert "javascript" in objects["assets/app.js"].get("contentType")
+    assert json.loads(objects["config.json"].get("content"))["region"] == "eu-west-1"
+
+
+def test_without_a_ui_build_only_config_json_is_uploaded(dev: Program) -> None:
+    objects = dev.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
+    assert [o.get("key") for o in objects] == ["config.json"]
+
+
 def test_config_json_holds_the_local_stage_keys_with_this_stage_values(stack: Program) -> None:
     config = stack.one("aws:s3/bucketObjectv2:BucketObjectv2", "config.json")
     body = json.loads(config.get("content"))
@@ -176,7 +195,11 @@ def test_no_social_provider_exists_unless_configured(stack: Program) -> None:
 def test_a_configured_social_provider_receives_its_secret_as_a_pulumi_secret() -> None:
     program = run(
         "prod",
-        {"chat:googleClientId": "google-client", "chat:googleClientSecret": "very-secret"},
+        {
+            **NO_UI_BUILD,
+            "chat:googleClientId": "google-client",
+            "chat:googleClientSecret": "very-secret",
+        },
     )
     google = program.one("aws:cognito/identityProvider:IdentityProvider", "google")
     details = google.inputs["providerDetails"]
@@ -275,6 +298,7 @@ def test_a_custom_domain_is_served_only_when_configured(prod: Program) -> None:
     program = run(
         "prod",
         {
+            **NO_UI_BUILD,
             "chat:domainName": "chat.example.com",
             "chat:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
         },

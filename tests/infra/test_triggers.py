@@ -23,6 +23,12 @@ def _api(program: Program, protocol: str) -> Registered:
     return apis[0]
 
 
+def test_api_gateway_calls_every_function_by_post_through_the_lambda_proxy(stack: Program) -> None:
+    for integration in stack.of_type("aws:apigatewayv2/integration:Integration"):
+        assert integration.get("integrationType") == "AWS_PROXY"
+        assert integration.get("integrationMethod") == "POST"
+
+
 def _integration_function(program: Program, route: Registered) -> str:
     """The Lambda a route's target integration invokes, by its topology name."""
     target = route.get("target").removeprefix("integrations/")
