@@ -37,7 +37,6 @@ from components.websocket_api import (
 stage = settings.load()
 shape = topology.current()
 log_table = next(table for table in shape.tables if table.stream)
-files_bucket = shape.buckets[0]
 limits = StageLimits(stage.throttle_burst, stage.throttle_rate, stage.log_retention_days)
 
 frontend = Frontend(
@@ -81,16 +80,19 @@ tables = Tables(
 all_tables = {log_table.name: event_store.table, **tables.tables}
 queues = Queues("queues", QueuesArgs(shape.queues, stage.prefix))
 bus = EventBus("event-bus", EventBusArgs(stage.prefix, stage.bus_archive_retention_days))
-files = Files(
-    "files",
-    FilesArgs(
-        files_bucket,
-        stage.prefix,
-        web_origins=web_origins,
-        noncurrent_days=stage.noncurrent_file_days,
-        retain=stage.deletion_protection,
-    ),
-)
+buckets = {
+    bucket.name: Files(
+        bucket.name,
+        FilesArgs(
+            bucket,
+            stage.prefix,
+            web_origins=web_origins,
+            noncurrent_days=stage.noncurrent_file_days,
+            retain=stage.deletion_protection,
+        ),
+    ).bucket
+    for bucket in shape.buckets
+}
 websocket = WebSocketApi(
     "websocket",
     WebSocketApiArgs(
@@ -105,15 +107,15 @@ functions = Functions(
         grants=Grants(
             tables={name: table.arn for name, table in all_tables.items()},
             streams={log_table.name: event_store.stream_arn},
-            buckets={files_bucket.name: files.bucket.arn},
+            buckets={name: bucket.arn for name, bucket in buckets.items()},
             queues={name: queue.arn for name, queue in queues.queues.items()},
             bus=bus.bus.arn,
             connections=websocket.connections_arn,
-            key_prefixes={files_bucket.name: files_bucket.key_prefix},
+            key_prefixes={bucket.name: bucket.key_prefix for bucket in shape.buckets},
         ),
         values={
             **{t.env_var: all_tables[t.name].name for t in shape.tables if t.env_var},
-            files_bucket.env_var: files.bucket.bucket,
+            **{b.env_var: buckets[b.name].bucket for b in shape.buckets},
             BUS_NAME: bus.bus.name,
             MANAGEMENT_ENDPOINT: websocket.management_endpoint,
             COGNITO_ISSUER: identity.issuer,

@@ -65,6 +65,7 @@ class BusRules(pulumi.ComponentResource):
             dlq = args.queues[rule.dead_letter_queue]
             created = aws.cloudwatch.EventRule(
                 rule.name,
+                name=rule.name,  # rules live on the stage's own bus
                 event_bus_name=args.bus.name,
                 event_pattern=json.dumps(
                     {"source": [SOURCE], "detail-type": list(rule.detail_types)}

@@ -45,7 +45,7 @@ class Observability(pulumi.ComponentResource):
                 endpoint=args.alarm_email,
                 opts=child,
             )
-        self.alarms = {spec.name: self._alarm(spec) for spec in alarm_specs(args)}
+        self.alarms = {spec.name: self._alarm(args.prefix, spec) for spec in alarm_specs(args)}
         self.dashboard = aws.cloudwatch.Dashboard(
             "dashboard",
             dashboard_name=args.prefix,
@@ -54,9 +54,10 @@ class Observability(pulumi.ComponentResource):
         )
         self.register_outputs({"topic": self.topic.arn, "dashboard": self.dashboard.dashboard_name})
 
-    def _alarm(self, spec: AlarmSpec) -> aws.cloudwatch.MetricAlarm:
+    def _alarm(self, prefix: str, spec: AlarmSpec) -> aws.cloudwatch.MetricAlarm:
         return aws.cloudwatch.MetricAlarm(
             spec.name,
+            name=f"{prefix}-{spec.name}",
             alarm_description=spec.description,
             namespace=spec.namespace,
             metric_name=spec.metric,

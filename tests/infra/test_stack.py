@@ -246,6 +246,9 @@ def test_names_derive_from_the_stack_so_two_stages_share_an_account(
             if r.custom and isinstance(r.get("name"), str) and r.get("name")
         }
 
+    for program in (dev, prod):
+        for alarm in program.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+            assert alarm.get("name") == f"chat-{program.stack}-{alarm.name}"
     shared = physical(dev) & physical(prod)
     # Only names scoped inside their own stage's resources may repeat (routes, groups, stages).
     assert all(not name.startswith("chat-") and "/chat-" not in name for name in shared), shared
