@@ -6,11 +6,12 @@ without a dead-letter queue). Runs the real program under mocks: no CLI, no clou
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ops.program import Program, Registered, run
+from ops.program import ROOT, Program, Registered, run
 
 # Actions AWS offers no resource-level permission for: "*" is the only resource they take.
 STAR_RESOURCE_ACTIONS = frozenset(
@@ -227,6 +228,8 @@ def report(program: Program) -> tuple[list[str], list[Finding]]:
 
 
 def main(stack: str, overrides: dict[str, str] | None = None) -> int:
+    if not (ROOT / f"Pulumi.{stack}.yaml").is_file():
+        sys.exit(f"no Pulumi.{stack}.yaml: which stack is {stack!r}?")
     lines, found = report(run(stack, overrides))
     print("\n".join(lines))
     return 1 if found else 0

@@ -57,6 +57,11 @@ def test_a_wildcard_action_slipped_into_a_role_fails_the_plan(
     assert "wildcard IAM: broadcaster: actions ['dynamodb:*']" in out
 
 
+def test_an_unknown_stack_is_refused_by_name() -> None:
+    with pytest.raises(SystemExit, match=r"no Pulumi\.staging\.yaml"):
+        main(["plan", "--stack", "staging"])
+
+
 def test_a_config_override_reaches_the_program(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--stack", "dev", "--set", "logRetentionDays=3"]) == 0
     assert "LogGroup projector  retention days=3" in capsys.readouterr().out
