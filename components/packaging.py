@@ -7,6 +7,7 @@ only when the dependencies change.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import shutil
@@ -88,9 +89,37 @@ def layer_digest(spec: LayerSpec, root: Path = ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
+def find_python(version: str) -> str | None:
+    """A CPython of this version on this machine (uv's, on PATH or pyenv's), if there is one."""
+    found = subprocess.run(
+        ["uv", "python", "find", "--no-python-downloads", version],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    candidates = [found.stdout.strip()] if found.returncode == 0 else []
+    candidates += [shutil.which(f"python{version}") or ""]
+    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python3")))
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            check=False,
+            capture_output=True,
+            text=True,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    return None
+
+
 def build_layer(spec: LayerSpec, out_dir: Path, root: Path = ROOT) -> Path:
-    """The layer zip (`python/` at its root, as Lambda expects); built once per lock and spec."""
-    stem = f"layer-{spec.platform}-py{spec.python}-{layer_digest(spec, root)}"
+    """The layer zip (`python/` at its root, as Lambda expects); built once per lock and spec.
+
+    With a CPython of the runtime's version at hand, the layer carries its bytecode: Lambda cannot
+    write a cache under /opt, so without it every cold start compiles the dependencies again."""
+    python = find_python(spec.python)
+    flavour = "pyc" if python else "src"
+    stem = f"layer-{spec.platform}-py{spec.python}-{flavour}-{layer_digest(spec, root)}"
     target, archive = out_dir / stem, out_dir / f"{stem}.zip"
     if archive.exists():
         return archive
@@ -120,6 +149,14 @@ def build_layer(spec: LayerSpec, out_dir: Path, root: Path = ROOT) -> Path:
         check=True,
         env={**os.environ, "UV_NO_PROGRESS": "1"},
     )
+    if python:
+        # Unchecked hash-based .pyc files are used as they are, whatever mtimes the unzip leaves.
+        compile_all = [python, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash"]
+        subprocess.run(
+            [*compile_all, str(target / "python")],
+            check=False,  # a module that does not compile keeps its source and compiles at import
+            capture_output=True,
+        )
     _zip(target, archive)
     return archive
 
@@ -128,12 +165,16 @@ def _zip(folder: Path, archive: Path) -> None:
     partial = archive.parent / f"{archive.name}.partial"
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
+            if path.is_file():
                 out.write(path, path.relative_to(folder).as_posix())
     partial.replace(archive)  # a build cut short never leaves a zip that looks finished
 
 
 def dependency_layer(architecture: str, out_dir: Path = ROOT / "build") -> pulumi.FileArchive:
-    return pulumi.FileArchive(
-        str(build_layer(LayerSpec(platform=PLATFORMS[architecture]), out_dir))
-    )
+    layer = build_layer(LayerSpec(platform=PLATFORMS[architecture]), out_dir)
+    if "-src-" in layer.name:
+        pulumi.log.warn(
+            f"no CPython {LAMBDA_PYTHON} here: the layer ships without bytecode, so cold starts "
+            f"compile it (`uv python install {LAMBDA_PYTHON}` and `pulumi up` again)"
+        )
+    return pulumi.FileArchive(str(layer))

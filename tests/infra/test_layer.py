@@ -7,7 +7,6 @@ size and wheel checks are on the real Lambda-platform layer."""
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import subprocess
@@ -29,30 +28,10 @@ def lambda_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return packaging.build_layer(packaging.LayerSpec(), tmp_path_factory.mktemp("layer"))
 
 
-def _python312() -> str | None:
-    """A CPython 3.12 on this host (the runtime's version), wherever it was installed."""
-    found = subprocess.run(
-        ["uv", "python", "find", "3.12"], check=False, capture_output=True, text=True
-    )
-    candidates = [found.stdout.strip()] if found.returncode == 0 else []
-    candidates += [shutil.which("python3.12") or ""]
-    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")))
-    for candidate in filter(None, candidates):
-        probe = subprocess.run(
-            [candidate, "-c", "import sys; print(sys.version_info[:2])"],
-            check=False,
-            capture_output=True,
-            text=True,
-        )
-        if probe.returncode == 0 and probe.stdout.strip() == "(3, 12)":
-            return candidate
-    return None
-
-
 @pytest.fixture(scope="session")
 def host_runtime(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Path]:
     """A 3.12 interpreter, the code archive unpacked and a host-platform layer unpacked."""
-    python = _python312()
+    python = packaging.find_python("3.12")
     if python is None:
         pytest.skip("no CPython 3.12 on this host to import the handlers with")
     root = tmp_path_factory.mktemp("runtime")
@@ -94,6 +73,21 @@ def test_the_layer_holds_the_locked_dependencies_for_python_3_12_on_arm64(
         if name.split("/")[1].endswith(".dist-info")
     }
     assert installed == locked
+
+
+def test_the_layer_carries_bytecode_for_python_3_12_when_one_was_at_hand(
+    lambda_layer: Path,
+) -> None:
+    with zipfile.ZipFile(lambda_layer) as layer:
+        compiled = [n for n in layer.namelist() if n.endswith(".pyc")]
+    if packaging.find_python("3.12") is None:
+        assert compiled == [] and "-src-" in lambda_layer.name
+        return
+    assert "-pyc-" in lambda_layer.name
+    assert any(
+        n.endswith("aws_lambda_powertools/__pycache__/__init__.cpython-312.pyc") for n in compiled
+    )
+    assert all(".cpython-312." in n for n in compiled)
 
 
 def test_the_code_archive_is_only_our_packages(lambda_layer: Path) -> None:
