@@ -27,6 +27,7 @@ bench: install
 	$(UV) run python -m bench.append
 	$(UV) run python -m bench.fanout
 	$(UV) run python -m bench.e2e_latency
+	$(UV) run python -m bench.cold_start
 
 dev: install
 	$(UV) run python -m local.stage --port $${PORT:-8000}

@@ -76,9 +76,17 @@ class Bucket:
     name: str  # logical; deployed as "<prefix>-<name>"
     purpose: str
     env_var: str
+    key_prefix: str = ""  # functions reach only keys under this prefix
+    browser_uploads: bool = False  # CORS for presigned POST forms from the web client
 
 
-FILES = Bucket("files", "shared files, private, keys under rooms/<room_id>/", "FILES_BUCKET")
+FILES = Bucket(
+    "files",
+    "shared files, private, keys under rooms/<room_id>/",
+    "FILES_BUCKET",
+    key_prefix="rooms/",
+    browser_uploads=True,
+)
 
 BUCKETS: tuple[Bucket, ...] = (FILES,)
 
@@ -94,6 +102,7 @@ class Function:
     buckets: dict[str, Access] = field(default_factory=dict)  # logical bucket -> access
     publishes: bool = False  # puts events on the bus
     manages_connections: bool = False  # posts to WebSocket connections (@connections)
+    verifies_tokens: bool = False  # checks Cognito JWTs itself (needs the pool's issuer and client)
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,7 @@ WS_AUTHORIZER = Function(
     handler="functions.ws.authorizer.lambda_handler",
     purpose="the WebSocket $connect REQUEST authorizer: verifies the Cognito JWT in ?token=",
     timeout_s=5,
+    verifies_tokens=True,
 )
 
 WS_CONNECTIONS = Function(
@@ -242,6 +252,7 @@ WS_ROUTES: tuple[WsRoute, ...] = (
 )
 
 WS_AUTHORIZER_IDENTITY = "route.request.querystring.token"
+WS_AUTHORIZER_FUNCTION = WS_AUTHORIZER.name
 
 HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("GET", "/openapi.json", HTTP_API.name, public=True),
@@ -280,3 +291,40 @@ STREAM_MAPPINGS: tuple[StreamMapping, ...] = (
         on_failure_queue=PROJECTOR_DLQ.name,
     ),
 )
+
+
+@dataclass(frozen=True)
+class Topology:
+    """All of the above in one value, for code that builds a whole stage from it (Pulumi)."""
+
+    tables: tuple[Table, ...]
+    buckets: tuple[Bucket, ...]
+    queues: tuple[Queue, ...]
+    functions: tuple[Function, ...]
+    http_routes: tuple[HttpRoute, ...]
+    ws_routes: tuple[WsRoute, ...]
+    ws_route_selection: str
+    ws_authorizer: str
+    ws_authorizer_identity: str
+    stream_mappings: tuple[StreamMapping, ...]
+    bus_rules: tuple[BusRule, ...]
+
+    def function(self, name: str) -> Function:
+        return next(function for function in self.functions if function.name == name)
+
+
+def current() -> Topology:
+    """The topology as this module holds it now (read at call time, so a test may extend it)."""
+    return Topology(
+        tables=TABLES,
+        buckets=BUCKETS,
+        queues=QUEUES,
+        functions=FUNCTIONS,
+        http_routes=HTTP_ROUTES,
+        ws_routes=WS_ROUTES,
+        ws_route_selection=WS_ROUTE_SELECTION,
+        ws_authorizer=WS_AUTHORIZER_FUNCTION,
+        ws_authorizer_identity=WS_AUTHORIZER_IDENTITY,
+        stream_mappings=STREAM_MAPPINGS,
+        bus_rules=BUS_RULES,
+    )

@@ -5,6 +5,7 @@
     chat replay --prefix chat-dev --into chat-dev-v2   rebuild into a fresh table
     chat replay ... --until 2026-11-01T00:00:00.000Z   fold only events at or before a time
     chat export --prefix chat-dev --out log.jsonl      the log as JSON lines, in stream order
+    chat plan --stack dev                              the Pulumi stack under mocks: tree, findings
 
 Table names come from `--prefix` (as deployed: "<prefix>-events") or `--events-table` and
 `--views-table`; AWS credentials and endpoint from the usual AWS variables.
@@ -90,6 +91,18 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
+def plan(args: argparse.Namespace) -> int:
+    from ops import plan as planner  # noqa: PLC0415  (pulumi loads only for this command)
+
+    overrides = {}
+    for pair in args.set or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            sys.exit(f"--set {pair!r}: write KEY=VALUE")
+        overrides[key if ":" in key else f"chat:{key}"] = value
+    return planner.main(args.stack, overrides)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="chat", description=__doc__.split("\n\n")[0])
     commands = root.add_subparsers(dest="command", required=True)
@@ -106,6 +119,9 @@ def parser() -> argparse.ArgumentParser:
             sub.add_argument("--until", metavar="ISO-TIME", help="only events at or before")
         else:
             sub.add_argument("--out", required=True, help="JSON lines file to write")
+    sub = commands.add_parser("plan", help="the Pulumi stack under mocks: resources and findings")
+    sub.add_argument("--stack", required=True, help="a stack with a Pulumi.<stack>.yaml")
+    sub.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key")
     return root
 
 
@@ -115,7 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "replay" and args.in_place and args.until:
         # The projector never re-applies what it already did: rolling live views back is final.
         cli.error("--in-place rebuilds the live views; combine --until with --into or --dry-run")
-    return replay(args) if args.command == "replay" else export(args)
+    commands = {"replay": replay, "export": export, "plan": plan}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":
