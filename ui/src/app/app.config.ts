@@ -1,0 +1,18 @@
+import {
+  ApplicationConfig,
+  inject,
+  provideAppInitializer,
+  provideBrowserGlobalErrorListeners,
+} from '@angular/core';
+import { AuthService } from './core/auth.service';
+import { ConfigService } from './core/config';
+
+export const appConfig: ApplicationConfig = {
+  providers: [
+    provideBrowserGlobalErrorListeners(),
+    provideAppInitializer(async () => {
+      await inject(ConfigService).load();
+      inject(AuthService).restore();
+    }),
+  ],
+};
