@@ -11,8 +11,10 @@ export const appConfig: ApplicationConfig = {
   providers: [
     provideBrowserGlobalErrorListeners(),
     provideAppInitializer(async () => {
-      await inject(ConfigService).load();
-      inject(AuthService).restore();
+      const config = inject(ConfigService);
+      const auth = inject(AuthService);
+      await config.load();
+      auth.restore();
     }),
   ],
 };

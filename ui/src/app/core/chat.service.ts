@@ -162,6 +162,7 @@ export class ChatService {
   send(roomId: string, text: string, attachments: Attachment[] = []): void {
     const room = this.open(roomId);
     const clientId = crypto.randomUUID();
+    this.lastTyping.delete(roomId); // the others stop showing "typing" when this arrives
     room.timeline.addPending(clientId, text, attachments, new Date().toISOString());
     room.redraw();
     this.transmit(room, clientId);

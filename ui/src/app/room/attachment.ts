@@ -39,7 +39,7 @@ import { Attachment } from '../core/models';
         }
         @default {
           <a class="download" [href]="url()" [attr.download]="file.name">
-            <span aria-hidden="true">📄</span> {{ file.name }} <span class="muted">({{ size() }})</span>
+            Download {{ file.name }} <span class="muted">({{ size() }})</span>
           </a>
         }
       }

@@ -1,0 +1,258 @@
+// The web client in a real Chromium, against a running local stage:
+//   CHAT_URL=http://127.0.0.1:8000 ARTIFACTS=../test-artifacts FIXTURES=../tests/browser/fixtures node e2e/chat.e2e.mjs
+// tests/browser/test_web_client.py starts a fresh stage and runs this. Each step prints "ok" or
+// fails the run with a screenshot of both windows.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const BASE = process.env.CHAT_URL ?? 'http://127.0.0.1:8000';
+const ARTIFACTS = resolve(process.env.ARTIFACTS ?? 'test-artifacts');
+const FIXTURES = resolve(process.env.FIXTURES ?? '../tests/browser/fixtures');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const TIMEOUT = Number(process.env.STEP_TIMEOUT_MS ?? 20_000);
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+mkdirSync(ARTIFACTS, { recursive: true });
+const started = Date.now();
+const pages = {};
+
+class Failed extends Error {}
+
+function expect(condition, message) {
+  if (!condition) {
+    throw new Failed(message);
+  }
+}
+
+async function shot(name) {
+  for (const [who, page] of Object.entries(pages)) {
+    if (!page.isClosed()) {
+      await page.screenshot({ path: join(ARTIFACTS, `${name}-${who}.png`), fullPage: true });
+    }
+  }
+}
+
+async function step(name, body) {
+  const t0 = Date.now();
+  try {
+    await body();
+  } catch (error) {
+    console.log(`not ok - ${name}: ${error.message.split('\n')[0]}`);
+    await shot('failed').catch(() => undefined);
+    throw error;
+  }
+  console.log(`ok - ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+async function signIn(page, user, password) {
+  await page.goto(BASE);
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByText(`Signed in as ${user}`).waitFor();
+}
+
+/** The message texts of the open room, in the order shown. */
+function texts(page) {
+  return page.locator('[data-testid=message] [data-testid=text]').allInnerTexts();
+}
+
+function message(page, text) {
+  return page.locator('[data-testid=message]', { has: page.getByText(text, { exact: true }) });
+}
+
+function badge(page, room) {
+  return page.locator(`button[data-room="${room}"] [data-testid=unread]`);
+}
+
+async function until(what, probe) {
+  const deadline = Date.now() + TIMEOUT;
+  let last;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (last === true) {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Failed(`timed out waiting until ${what} (last: ${JSON.stringify(last)})`);
+}
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+try {
+  const contexts = {};
+  for (const who of ['newcomer', 'alice', 'bob']) {
+    contexts[who] = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    contexts[who].setDefaultTimeout(TIMEOUT);
+    pages[who] = await contexts[who].newPage();
+    pages[who].on('pageerror', (error) => console.log(`  [${who} page error] ${error.message}`));
+    pages[who].on('console', (m) => {
+      if (m.type() === 'error' && !/status of 400|ERR_INTERNET_DISCONNECTED/.test(m.text())) {
+        console.log(`  [${who} console] ${m.text().slice(0, 300)}`);
+      }
+    });
+  }
+  const { newcomer, alice, bob } = pages;
+  const stamp = Date.now().toString(36);
+
+  await step('a taken username and a wrong password are refused in words', async () => {
+    await newcomer.goto(BASE);
+    await newcomer.getByRole('button', { name: 'Create an account' }).click();
+    await newcomer.getByLabel('Username').fill('alice');
+    await newcomer.getByLabel('Password').fill('Some-password-1');
+    await newcomer.getByRole('button', { name: 'Sign up' }).click();
+    await newcomer.getByRole('alert').getByText('already taken').waitFor();
+    await newcomer.getByRole('button', { name: 'Sign in', exact: true }).first().click();
+    await newcomer.getByLabel('Username').fill('bob');
+    await newcomer.getByLabel('Password').fill('not-his-password-1');
+    await newcomer.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await newcomer.getByRole('alert').getByText('Wrong username or password').waitFor();
+  });
+
+  await step('a newcomer signs up and is signed in', async () => {
+    await newcomer.getByRole('button', { name: 'Create an account' }).click();
+    await newcomer.getByLabel('Username').fill(`erin${stamp}`);
+    await newcomer.getByLabel('Password').fill('short');
+    await newcomer.getByRole('button', { name: 'Sign up' }).click();
+    await newcomer.getByRole('alert').getByText('too weak').waitFor();
+    await newcomer.getByLabel('Password').fill('Erin-password-1');
+    await newcomer.getByRole('button', { name: 'Sign up' }).click();
+    await newcomer.getByText(`Signed in as erin${stamp}`).waitFor();
+    await newcomer.getByText('No conversations yet.').waitFor();
+    await shot('01-signed-up');
+    await newcomer.close();
+    delete pages.newcomer;
+  });
+
+  await step('alice and bob sign in', async () => {
+    await Promise.all([signIn(alice, 'alice', 'Alice-password-1'), signIn(bob, 'bob', 'Bob-password-1')]);
+  });
+
+  await step('alice opens a DM with bob and her message is pending, then confirmed', async () => {
+    await alice.getByLabel('Message someone').fill('bob');
+    await alice.getByRole('button', { name: 'Start' }).click();
+    await alice.getByTestId('room-title').getByText('bob').waitFor();
+    await alice.getByLabel('Message', { exact: true }).fill('Hello Bob');
+    await alice.getByLabel('Message', { exact: true }).press('Enter');
+    await alice.locator('[data-testid=pending], [data-testid=message]').getByText('Hello Bob').first().waitFor();
+    await message(alice, 'Hello Bob').waitFor();
+    await until('the pending copy has gone', async () => (await alice.getByTestId('pending').count()) === 0);
+    expect((await message(alice, 'Hello Bob').count()) === 1, 'the message shows twice');
+  });
+
+  await step("the DM appears in bob's inbox with an unread badge that counts", async () => {
+    await until('bob sees 1 unread', async () => (await badge(bob, 'alice').innerText().catch(() => '')) === '1');
+    await alice.getByLabel('Message', { exact: true }).fill('Second one');
+    await alice.getByLabel('Message', { exact: true }).press('Enter');
+    await until('bob sees 2 unread', async () => (await badge(bob, 'alice').innerText().catch(() => '')) === '2');
+    await shot('02-inbox-unread');
+  });
+
+  await step('bob opens the DM: history shows and the badge clears', async () => {
+    await bob.locator('button[data-room="alice"]').click();
+    await message(bob, 'Hello Bob').waitFor();
+    await message(bob, 'Second one').waitFor();
+    await until('the badge is gone', async () => (await badge(bob, 'alice').count()) === 0);
+  });
+
+  await step('a message appears live for bob, with a typing indicator first', async () => {
+    await alice.getByLabel('Message', { exact: true }).pressSequentially('Live now', { delay: 30 });
+    await bob.getByTestId('typing').getByText('alice is typing').waitFor();
+    await alice.getByLabel('Message', { exact: true }).press('Enter');
+    await message(bob, 'Live now').waitFor();
+    const shown = await texts(bob);
+    expect(
+      JSON.stringify(shown) === JSON.stringify(['Hello Bob', 'Second one', 'Live now']),
+      `bob sees ${JSON.stringify(shown)}`,
+    );
+    expect((await badge(bob, 'alice').count()) === 0, 'a message read on screen counted as unread');
+  });
+
+  await step('an edit and a delete show on both sides', async () => {
+    await message(alice, 'Hello Bob').getByRole('button', { name: 'Edit' }).click();
+    await alice.getByLabel('Edit message').fill('Hello Bob, edited');
+    await alice.getByLabel('Edit message').press('Enter');
+    for (const page of [alice, bob]) {
+      await message(page, 'Hello Bob, edited').getByTestId('edited').waitFor();
+    }
+    await message(alice, 'Second one').getByRole('button', { name: 'Delete' }).click();
+    await message(alice, 'Second one').getByRole('button', { name: 'Delete this message' }).click();
+    for (const page of [alice, bob]) {
+      await until('the message is marked deleted', async () => (await page.getByTestId('deleted').count()) === 1);
+      expect((await message(page, 'Second one').count()) === 0, 'the deleted text is still shown');
+    }
+    await shot('03-edit-delete');
+  });
+
+  await step('alice shares an image that bob sees inline', async () => {
+    await alice.locator('#file-picker').setInputFiles(join(FIXTURES, 'picture.png'));
+    const image = bob.locator('[data-testid=message] img[alt="picture.png"]');
+    await image.waitFor();
+    await until('the image has loaded', () => image.evaluate((img) => img.complete && img.naturalWidth > 0));
+  });
+
+  await step('alice shares a video that bob can play inline', async () => {
+    await alice.locator('#file-picker').setInputFiles(join(FIXTURES, 'clip.webm'));
+    const video = bob.locator('[data-testid=message] video');
+    await video.waitFor();
+    await until('the video can play', () => video.evaluate((v) => v.readyState >= 3 && !v.error));
+    await shot('04-files');
+  });
+
+  await step('bob goes offline, alice sends 3, bob comes back and sees all 3 in order', async () => {
+    await contexts.bob.setOffline(true);
+    await bob.getByTestId('connection-banner').waitFor();
+    for (const text of ['one', 'two', 'three']) {
+      await alice.getByLabel('Message', { exact: true }).fill(text);
+      await alice.getByLabel('Message', { exact: true }).press('Enter');
+    }
+    await until('alice has them confirmed', async () => (await alice.getByTestId('pending').count()) === 0);
+    await shot('05-bob-offline');
+    expect((await message(bob, 'one').count()) === 0, 'bob got a message while offline');
+    const catchUp = bob.waitForRequest((request) => request.url().includes('/events?after='));
+    await contexts.bob.setOffline(false);
+    await catchUp;
+    await until('bob has caught up', async () => {
+      const shown = await texts(bob);
+      return JSON.stringify(shown.slice(-3)) === JSON.stringify(['one', 'two', 'three']) || shown;
+    });
+    await bob.getByTestId('connection-banner').waitFor({ state: 'detached' });
+    const shown = await texts(bob);
+    expect(new Set(shown).size === shown.length, `duplicates after catch-up: ${JSON.stringify(shown)}`);
+    await shot('06-caught-up');
+  });
+
+  await step('a reload keeps the session, the open room and its history', async () => {
+    await bob.reload();
+    await message(bob, 'three').waitFor();
+    const shown = await texts(bob);
+    expect(
+      JSON.stringify(shown) === JSON.stringify(['Hello Bob, edited', 'Live now', 'one', 'two', 'three']),
+      `after reload bob sees ${JSON.stringify(shown)}`,
+    );
+    await bob.getByTestId('deleted').waitFor();
+    await bob.locator('[data-testid=message] img[alt="picture.png"]').waitFor();
+  });
+
+  await step('on a narrow screen the room fills the window', async () => {
+    await bob.setViewportSize({ width: 390, height: 760 });
+    await bob.getByRole('button', { name: 'Back to conversations' }).waitFor();
+    expect(!(await bob.locator('app-inbox').isVisible()), 'the inbox is still shown beside the room');
+    await shot('07-narrow');
+  });
+
+  console.log(`all steps passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${ARTIFACTS}`);
+} finally {
+  await browser.close();
+}
