@@ -3,7 +3,7 @@
 // tests/browser/test_web_client.py starts a fresh stage and runs this. Each step prints "ok" or
 // fails the run with a screenshot of both windows.
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const BASE = process.env.CHAT_URL ?? 'http://127.0.0.1:8000';
@@ -70,6 +70,22 @@ function texts(page) {
 
 function message(page, text) {
   return page.locator('[data-testid=message]', { has: page.getByText(text, { exact: true }) });
+}
+
+/** Drag a file from the desktop onto the open room. */
+async function dropFile(page, name, type, base64) {
+  const dataTransfer = await page.evaluateHandle(
+    ({ name, type, base64 }) => {
+      const transfer = new DataTransfer();
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      transfer.items.add(new File([bytes], name, { type }));
+      return transfer;
+    },
+    { name, type, base64 },
+  );
+  await page.dispatchEvent('section.room', 'dragenter', { dataTransfer });
+  await page.dispatchEvent('section.room', 'dragover', { dataTransfer });
+  await page.dispatchEvent('section.room', 'drop', { dataTransfer });
 }
 
 function badge(page, room) {
@@ -195,8 +211,21 @@ try {
     await shot('03-edit-delete');
   });
 
-  await step('alice shares an image that bob sees inline', async () => {
-    await alice.locator('#file-picker').setInputFiles(join(FIXTURES, 'picture.png'));
+  await step('a file of a type that cannot be shared is refused before any upload', async () => {
+    const uploads = [];
+    const watch = (request) => request.url().includes('/uploads') && uploads.push(request.url());
+    alice.on('request', watch);
+    await dropFile(alice, 'notes.zip', 'application/zip', 'UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==');
+    await alice.getByRole('alert').getByText('cannot be shared').waitFor();
+    await alice.getByText('up to 100 MB').waitFor();
+    alice.off('request', watch);
+    expect(uploads.length === 0, 'the refused file was uploaded');
+    await alice.getByRole('button', { name: 'Dismiss' }).click();
+  });
+
+  await step('alice drops an image on the room, and bob sees it inline', async () => {
+    const png = readFileSync(join(FIXTURES, 'picture.png')).toString('base64');
+    await dropFile(alice, 'picture.png', 'image/png', png);
     const image = bob.locator('[data-testid=message] img[alt="picture.png"]');
     await image.waitFor();
     await until('the image has loaded', () => image.evaluate((img) => img.complete && img.naturalWidth > 0));
@@ -243,6 +272,54 @@ try {
     );
     await bob.getByTestId('deleted').waitFor();
     await bob.locator('[data-testid=message] img[alt="picture.png"]').waitFor();
+  });
+
+  await step('alice creates a room with bob and invites carol; bob sees it in his inbox', async () => {
+    await alice.getByLabel('New room').fill('Team');
+    await alice.getByLabel('Members to invite').fill('bob');
+    await alice.getByRole('button', { name: 'Create' }).click();
+    await alice.getByTestId('room-title').getByText('Team').waitFor();
+    await alice.getByLabel('Invite someone').fill('carol');
+    await alice.getByRole('button', { name: 'Invite' }).click();
+    await alice.getByText('3 members: alice, bob, carol').waitFor();
+    await alice.getByLabel('Message', { exact: true }).fill('Welcome, both');
+    await alice.getByLabel('Message', { exact: true }).press('Enter');
+    await until('bob sees the room with 1 unread', async () => (await badge(bob, 'Team').innerText().catch(() => '')) === '1');
+    expect((await bob.title()) === '(1) chat', `bob's tab title is ${await bob.title()}`);
+    await shot('08-group-room');
+  });
+
+  await step('bob scrolls up through a long history, a page at a time, in order', async () => {
+    const roomId = await alice.evaluate(() => decodeURIComponent(location.hash.split('/').pop()));
+    await alice.evaluate(async (roomId) => {
+      const session = JSON.parse(localStorage.getItem('chat.session'));
+      const config = await (await fetch('/config.json')).json();
+      for (let i = 1; i <= 45; i++) {
+        const sent = await fetch(`${config.apiUrl}/rooms/${roomId}/messages`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${session.idToken}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ text: `history ${String(i).padStart(2, '0')}`, client_id: `seed-${i}` }),
+        });
+        if (!sent.ok) {
+          throw new Error(await sent.text());
+        }
+      }
+    }, roomId);
+    // Once bob's inbox shows the last one live, the history views hold all of them (a page
+    // read before that would be short, and catch-up from the log would fill in the rest).
+    await bob.locator('button[data-room="Team"]').getByText('history 45').waitFor();
+    await bob.locator('button[data-room="Team"]').click();
+    await message(bob, 'history 45').waitFor();
+    expect((await message(bob, 'history 01').count()) === 0, 'the whole history came at once');
+    await until('scrolling up has loaded the first message', async () => {
+      await bob.locator('.messages').evaluate((list) => (list.scrollTop = 0));
+      return (await message(bob, 'history 01').count()) === 1;
+    });
+    await bob.getByText('This is the start of the conversation.').waitFor();
+    const expected = ['Welcome, both', ...Array.from({ length: 45 }, (_, i) => `history ${String(i + 1).padStart(2, '0')}`)];
+    const shown = await texts(bob);
+    expect(JSON.stringify(shown) === JSON.stringify(expected), `bob sees ${JSON.stringify(shown)}`);
+    await shot('09-history-top');
   });
 
   await step('on a narrow screen the room fills the window', async () => {

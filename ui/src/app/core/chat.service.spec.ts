@@ -118,6 +118,20 @@ describe('ChatService', () => {
     expect(eventCalls).toEqual([2]);
   });
 
+  it('loads older history a page at a time until the start of the room', async () => {
+    for (let i = 1; i <= 35; i++) {
+      server.say('alice', `m${i}`);
+    }
+    chat.open('r1');
+    await settle();
+    expect(texts()).toHaveLength(30);
+    expect(texts()[0]).toBe('m6');
+    expect(chat.room('r1')!.hasOlder()).toBe(true);
+    await chat.loadOlder('r1');
+    expect(texts()).toEqual(Array.from({ length: 35 }, (_, i) => `m${i + 1}`));
+    expect(chat.room('r1')!.hasOlder()).toBe(false);
+  });
+
   it('on reconnect catches up each open room from its last seq: what was missed appears once, in order', async () => {
     server.say('alice', 'before');
     chat.start();

@@ -109,6 +109,10 @@ export class ChatService {
       const { rooms } = await this.api.inbox();
       this.inbox.set(sortByActivity(rooms));
       this.inboxLoaded.set(true);
+      const open = this.rooms.get(this.activeRoomId() ?? '');
+      if (open) {
+        this.readIfReading(open); // the server may not know yet what this tab has read
+      }
     } catch (error) {
       this.notice.set(words(error));
     }
@@ -387,6 +391,9 @@ export class ChatService {
         this.api.history(room.id, null, PAGE_SIZE),
       ]);
       room.info.set(info);
+      if (info.members.length === 0) {
+        void this.refreshInfo(room); // a room this new may not be in the views yet
+      }
       const entry = this.inbox().find((e) => e.room_id === room.id);
       room.readSeq = entry?.read_seq ?? 0;
       if (entry && entry.unread > 0) {
@@ -400,6 +407,17 @@ export class ChatService {
       room.error.set(words(error));
     } finally {
       room.loading.set(false);
+    }
+  }
+
+  private async refreshInfo(room: RoomState, attempts = 10): Promise<void> {
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const info = await this.api.room(room.id).catch(() => null);
+      if (info && info.members.length > 0) {
+        room.info.set(info);
+        return;
+      }
     }
   }
 

@@ -56,13 +56,12 @@ export class RoomComponent implements OnDestroy {
   });
   protected readonly title = computed(() => {
     const info = this.room().info();
-    if (!info) {
-      const entry = this.chat.inbox().find((e) => e.room_id === this.roomId());
-      return entry ? roomTitle(entry) : '';
+    const entry = this.chat.inbox().find((e) => e.room_id === this.roomId());
+    const peer = info?.members.find((m) => m !== this.chat.me());
+    if (info?.kind === 'dm' && peer) {
+      return peer;
     }
-    return info.kind === 'dm'
-      ? info.members.find((m) => m !== this.chat.me()) ?? info.name
-      : info.name;
+    return entry ? roomTitle(entry) : info?.name ?? '';
   });
   protected readonly draft = signal('');
   protected readonly editingSeq = signal<number | null>(null);
@@ -105,8 +104,8 @@ export class RoomComponent implements OnDestroy {
         list.scrollTop = list.scrollHeight;
       }
       this.reportReading();
-      if (list.scrollHeight <= list.clientHeight) {
-        void this.older(); // the page does not fill the screen: fetch more
+      if (list.scrollHeight <= list.clientHeight || list.scrollTop < NEAR_TOP_PX) {
+        void this.older(); // the page does not fill the screen, or the reader is already at the top
       }
     });
   }

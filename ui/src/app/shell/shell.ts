@@ -72,6 +72,10 @@ export class ShellComponent implements OnInit, OnDestroy {
       }
       this.chat.activeRoomId.set(this.nav.roomId());
     });
+    effect(() => {
+      const unread = this.chat.inbox().reduce((sum, entry) => sum + entry.unread, 0);
+      document.title = unread ? `(${unread}) chat` : 'chat';
+    });
   }
 
   ngOnInit(): void {
