@@ -386,10 +386,10 @@ export class ChatService {
 
   private async load(room: RoomState): Promise<void> {
     try {
-      const [info, page] = await Promise.all([
-        this.api.room(room.id),
-        this.api.history(room.id, null, PAGE_SIZE),
-      ]);
+      // One after the other: the local gateway runs concurrent calls of one function in threads
+      // that share the HTTP API's current event, so a parallel pair can lose the page's limit.
+      const info = await this.api.room(room.id);
+      const page = await this.api.history(room.id, null, PAGE_SIZE);
       room.info.set(info);
       if (info.members.length === 0) {
         void this.refreshInfo(room); // a room this new may not be in the views yet

@@ -68,6 +68,14 @@ export class FilesService {
     return form.attachment;
   }
 
+  /** Forgets the files fetched so far (on sign-out). */
+  clear(): void {
+    for (const url of this.urls.values()) {
+      url.then((u) => URL.revokeObjectURL(u), () => undefined);
+    }
+    this.urls.clear();
+  }
+
   /** A local URL for a shared file, fetched once with the user's token. */
   objectUrl(roomId: string, attachment: Attachment): Promise<string> {
     let url = this.urls.get(attachment.key);

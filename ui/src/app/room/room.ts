@@ -89,6 +89,8 @@ export class RoomComponent implements OnDestroy {
       this.editingSeq.set(null);
       this.draft.set('');
       this.uploads.set([]);
+      // Opening a conversation puts the cursor where the user will type.
+      queueMicrotask(() => this.composer()?.nativeElement.focus({ preventScroll: true }));
     });
     afterRenderEffect(() => {
       this.room().items();

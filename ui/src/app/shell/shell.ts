@@ -9,6 +9,7 @@ import {
 } from '@angular/core';
 import { AuthService } from '../core/auth.service';
 import { ChatService } from '../core/chat.service';
+import { FilesService } from '../core/files.service';
 import { SocketService } from '../core/socket.service';
 import { InboxComponent } from '../inbox/inbox';
 import { NavService } from '../nav.service';
@@ -55,6 +56,7 @@ export class ShellComponent implements OnInit, OnDestroy {
   protected readonly chat = inject(ChatService);
   protected readonly socket = inject(SocketService);
   protected readonly nav = inject(NavService);
+  private readonly files = inject(FilesService);
 
   protected readonly banner = computed(() => {
     const status = this.socket.status();
@@ -88,6 +90,7 @@ export class ShellComponent implements OnInit, OnDestroy {
 
   protected signOut(): void {
     this.chat.stop();
+    this.files.clear();
     this.nav.open(null);
     this.auth.signOut();
   }
