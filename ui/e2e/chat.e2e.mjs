@@ -195,6 +195,18 @@ try {
     expect((await badge(bob, 'alice').count()) === 0, 'a message read on screen counted as unread');
   });
 
+  await step('text that looks like HTML is shown as text, never run', async () => {
+    const markup = '<b>bold</b> <img src=x onerror="window.pwned=1">';
+    await alice.getByLabel('Message', { exact: true }).fill(markup);
+    await alice.getByLabel('Message', { exact: true }).press('Enter');
+    await message(bob, markup).waitFor();
+    expect((await message(bob, markup).locator('b, img').count()) === 0, 'the markup became elements');
+    expect(!(await bob.evaluate(() => 'pwned' in window)), 'the markup ran');
+    await message(alice, markup).getByRole('button', { name: 'Delete' }).click();
+    await message(alice, markup).getByRole('button', { name: 'Delete this message' }).click();
+    await message(bob, markup).waitFor({ state: 'detached' });
+  });
+
   await step('an edit and a delete show on both sides', async () => {
     await message(alice, 'Hello Bob').getByRole('button', { name: 'Edit' }).click();
     await alice.getByLabel('Edit message').fill('Hello Bob, edited');
@@ -205,7 +217,7 @@ try {
     await message(alice, 'Second one').getByRole('button', { name: 'Delete' }).click();
     await message(alice, 'Second one').getByRole('button', { name: 'Delete this message' }).click();
     for (const page of [alice, bob]) {
-      await until('the message is marked deleted', async () => (await page.getByTestId('deleted').count()) === 1);
+      await until('the message is marked deleted', async () => (await page.getByTestId('deleted').count()) === 2);
       expect((await message(page, 'Second one').count()) === 0, 'the deleted text is still shown');
     }
     await shot('03-edit-delete');
@@ -270,7 +282,7 @@ try {
       JSON.stringify(shown) === JSON.stringify(['Hello Bob, edited', 'Live now', 'one', 'two', 'three']),
       `after reload bob sees ${JSON.stringify(shown)}`,
     );
-    await bob.getByTestId('deleted').waitFor();
+    await bob.getByTestId('deleted').first().waitFor();
     await bob.locator('[data-testid=message] img[alt="picture.png"]').waitFor();
   });
 

@@ -236,6 +236,17 @@ describe('ChatService', () => {
     expect(chat.inbox()[0].unread).toBe(0);
   });
 
+  it('moves a room with a new message to the top of the inbox', async () => {
+    const older = { ...entry(0), room_id: 'r0', last_activity: '2026-11-25T05:00:00.000Z', last_seq: 0 };
+    const newer = { ...entry(0), room_id: 'r2', last_activity: '2026-11-25T05:30:00.000Z', last_seq: 0 };
+    inbox = [newer, older];
+    chat.start();
+    await settle();
+    expect(chat.inbox().map((e) => e.room_id)).toEqual(['r2', 'r0']);
+    socket.frames.next({ ...server.say('alice', 'wake up'), room_id: 'r0' });
+    expect(chat.inbox().map((e) => e.room_id)).toEqual(['r0', 'r2']);
+  });
+
   it('clears the unread badge and moves the read marker when the user reads the room', async () => {
     server.say('alice', 'one');
     server.say('alice', 'two');
