@@ -132,6 +132,19 @@ describe('ChatService', () => {
     expect(chat.room('r1')!.hasOlder()).toBe(false);
   });
 
+  it('keeps a page to its size even when the server sends more, so older history still pages in', async () => {
+    for (let i = 1; i <= 40; i++) {
+      server.say('alice', `m${i}`);
+    }
+    const api = TestBed.inject(ApiService);
+    const history = api.history;
+    api.history = async (id, before) => history(id, before, 50); // the limit got lost on the way
+    chat.open('r1');
+    await settle();
+    expect(texts()).toEqual(Array.from({ length: 30 }, (_, i) => `m${i + 11}`));
+    expect(chat.room('r1')!.hasOlder()).toBe(true);
+  });
+
   it('on reconnect catches up each open room from its last seq: what was missed appears once, in order', async () => {
     server.say('alice', 'before');
     chat.start();

@@ -2,7 +2,7 @@ import { Injectable, WritableSignal, inject, signal } from '@angular/core';
 import { Subscription } from 'rxjs';
 import { ApiService } from './api.service';
 import { AuthService } from './auth.service';
-import { Attachment, InboxEntry, RoomEvent, RoomInfo, ServerFrame } from './models';
+import { Attachment, InboxEntry, MessageRow, RoomEvent, RoomInfo, ServerFrame } from './models';
 import { SocketService } from './socket.service';
 import { Item, Timeline, isRoomEvent } from './timeline';
 
@@ -126,7 +126,7 @@ export class ChatService {
     room.loadingOlder.set(true);
     try {
       const page = await this.api.history(roomId, room.timeline.oldestSeq, PAGE_SIZE);
-      room.timeline.addHistory(page.messages, PAGE_SIZE);
+      room.timeline.addHistory(newest(page.messages, PAGE_SIZE), PAGE_SIZE);
       room.redraw();
     } catch (error) {
       room.error.set(words(error));
@@ -400,7 +400,7 @@ export class ChatService {
         const unread = page.messages.filter((m) => m.seq > room.readSeq && m.author !== this.me());
         room.firstUnreadSeq.set(unread.length ? Math.min(...unread.map((m) => m.seq)) : null);
       }
-      room.timeline.addHistory(page.messages, PAGE_SIZE);
+      room.timeline.addHistory(newest(page.messages, PAGE_SIZE), PAGE_SIZE);
       room.redraw();
       await this.catchUp(room);
     } catch (error) {
@@ -523,6 +523,11 @@ export function sortByActivity(entries: InboxEntry[]): InboxEntry[] {
       (b.last_activity || '').localeCompare(a.last_activity || '') ||
       b.room_id.localeCompare(a.room_id),
   );
+}
+
+/** At most `limit` rows, newest first, whatever the server sent: a page is a page. */
+export function newest(rows: MessageRow[], limit: number): MessageRow[] {
+  return [...rows].sort((a, b) => b.seq - a.seq).slice(0, limit);
 }
 
 export function words(error: unknown): string {
