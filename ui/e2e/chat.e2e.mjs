@@ -35,9 +35,9 @@ function expect(condition, message) {
   }
 }
 
-async function shot(name) {
+async function shot(name, only = null) {
   for (const [who, page] of Object.entries(pages)) {
-    if (!page.isClosed()) {
+    if (!page.isClosed() && (!only || only.includes(who))) {
       await page.screenshot({ path: join(ARTIFACTS, `${name}-${who}.png`), fullPage: true });
     }
   }
@@ -134,6 +134,7 @@ try {
     await newcomer.getByLabel('Password').fill('not-his-password-1');
     await newcomer.getByRole('button', { name: 'Sign in', exact: true }).click();
     await newcomer.getByRole('alert').getByText('Wrong username or password').waitFor();
+    await shot('00-sign-in-refused', ['newcomer']);
   });
 
   await step('a newcomer signs up and is signed in', async () => {
@@ -146,7 +147,7 @@ try {
     await newcomer.getByRole('button', { name: 'Sign up' }).click();
     await newcomer.getByText(`Signed in as erin${stamp}`).waitFor();
     await newcomer.getByText('No conversations yet.').waitFor();
-    await shot('01-signed-up');
+    await shot('01-signed-up', ['newcomer']);
     await newcomer.close();
     delete pages.newcomer;
   });
@@ -339,7 +340,7 @@ try {
     await bob.setViewportSize({ width: 390, height: 760 });
     await bob.getByRole('button', { name: 'Back to conversations' }).waitFor();
     expect(!(await bob.locator('app-inbox').isVisible()), 'the inbox is still shown beside the room');
-    await shot('07-narrow');
+    await shot('10-narrow', ['bob']);
   });
 
   await step('signing out ends the session, also after a reload', async () => {
