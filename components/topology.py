@@ -1,8 +1,7 @@
 """The system's shape as plain data: the Pulumi components and the local stage both read it.
 
-Tables, functions (handler, settings, what each may touch) and triggers (HTTP routes, the stream
-mapping). WebSocket routes, EventBridge rules and the broadcaster join it with the rest of the
-real-time path.
+Tables, buckets, queues, functions (handler, settings, what each may touch) and triggers (HTTP
+routes, WebSocket routes and their authorizer, the stream mapping, EventBridge rules).
 """
 
 from __future__ import annotations
