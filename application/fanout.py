@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 import msgspec
@@ -51,6 +52,12 @@ def recipients(
     return people
 
 
+@cache
+def _posting_pool(parallel: int) -> ThreadPoolExecutor:
+    """Kept across invocations: starting threads for every event costs more than the posts."""
+    return ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="post")
+
+
 def fan_out(
     frame: dict[str, Any],
     users: Iterable[str],
@@ -72,13 +79,12 @@ def fan_out(
             return target, error
         return target, None
 
-    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(targets) or 1))) as pool:
-        for (user, conn), error in pool.map(post, targets):
-            if error is None:
-                delivery.sent += 1
-            elif isinstance(error, Gone):
-                connections.remove(user, conn)
-                delivery.forgotten.append(conn)
-            else:
-                delivery.failed.append(conn)
+    for (user, conn), error in _posting_pool(parallel).map(post, targets):
+        if error is None:
+            delivery.sent += 1
+        elif isinstance(error, Gone):
+            connections.remove(user, conn)
+            delivery.forgotten.append(conn)
+        else:
+            delivery.failed.append(conn)
     return delivery

@@ -1,10 +1,12 @@
 """End-to-end latency on the local stage: N WebSocket clients in M rooms, messages sent at a fixed
 rate; for every delivery to another member, the time from send to receive.
 
-    uv run python -m bench.e2e_latency [--clients 100] [--rooms 10] [--rate 20] [--seconds 10]
+    uv run python -m bench.e2e_latency [--clients 100] [--rooms 10] [--rates 5,10,20] [--seconds 10]
 
 The local stage runs in this process (gateway, pumps and functions), so the figures include all
-of its hops: command path, stream pump, projector, bus, broadcaster, @connections, socket.
+of its hops: command path, stream pump, projector, bus, broadcaster, @connections, socket. Each
+round also prints the CPU time each process spent per message (this one, with the clients, and
+the two moto servers): times the rate, it is how many of the machine's cores the round kept busy.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from websockets.asyncio.client import connect
 
@@ -28,15 +33,41 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def processes() -> dict[str, int]:
+    """This process and its moto servers, named by what they serve."""
+    dynamodb_port = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", "").rpartition(":")[2]
+    found = {"stage+clients": os.getpid()}
+    for children in Path("/proc/self/task").glob("*/children"):
+        for pid in map(int, children.read_text().split()):
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if b"local.moto_server" in command:
+                port = command[command.index(b"--port") + 1].decode()
+                found["moto dynamodb" if port == dynamodb_port else "moto other"] = pid
+    return found
+
+
+@dataclass
+class Round:
+    rate: float
+    sent: int = 0
+    latencies: list[float] = field(default_factory=list)
+    cpu_ms_per_message: dict[str, float] = field(default_factory=dict)
+
+
 async def run(
     stage: LocalStage,
     tokens: dict[str, str],
     rooms: dict[str, list[str]],
-    rate: float,
+    rates: list[float],
     seconds: float,
-) -> tuple[list[float], int]:
+) -> list[Round]:
     sent_at: dict[str, float] = {}
-    latencies: list[float] = []
+    current = Round(0)
     room_of = {user: room for room, users in rooms.items() for user in users}
     sockets = {
         user: await connect(f"{stage.config['wsUrl']}?token={token}")
@@ -49,38 +80,63 @@ async def run(
             if frame.get("type") == "message.created" and frame["actor"] != user:
                 started = sent_at.get(frame["data"]["text"])
                 if started is not None:
-                    latencies.append(time.perf_counter() - started)
+                    current.latencies.append(time.perf_counter() - started)
 
     listeners = [asyncio.create_task(listen(user)) for user in sockets]
     users = list(sockets)
-    count = int(rate * seconds)
-    began = time.perf_counter()
-    for i in range(count):
-        user = random.choice(users)
-        text = f"m{i}"
-        sent_at[text] = time.perf_counter()
-        await sockets[user].send(
-            json.dumps(
-                {"action": "send", "room_id": room_of[user], "text": text, "client_id": text}
-            )
-        )
-        await asyncio.sleep(max(0.0, began + (i + 1) / rate - time.perf_counter()))
-    await asyncio.sleep(3)  # the last deliveries
+    rounds = []
+    watched = processes()
+    for rate in rates:
+        current = Round(rate)
+        before = {name: cpu_seconds(pid) for name, pid in watched.items()}
+        began = time.perf_counter()
+        for i in range(int(rate * seconds)):
+            user = random.choice(users)
+            text = f"r{rate:g}-m{i}"
+            sent_at[text] = time.perf_counter()
+            frame = {"action": "send", "room_id": room_of[user], "text": text, "client_id": text}
+            await sockets[user].send(json.dumps(frame))
+            current.sent += 1
+            await asyncio.sleep(max(0.0, began + (i + 1) / rate - time.perf_counter()))
+        await asyncio.sleep(3)  # the last deliveries
+        current.cpu_ms_per_message = {
+            name: 1000 * (cpu_seconds(pid) - before[name]) / max(1, current.sent)
+            for name, pid in watched.items()
+        }
+        rounds.append(current)
     for listener in listeners:
         listener.cancel()
     for socket in sockets.values():
         await socket.close()
-    return latencies, count
+    return rounds
+
+
+def report(round_: Round, clients: int, rooms: int, seconds: float) -> None:
+    print(
+        f"e2e latency: {clients} clients in {rooms} rooms, {round_.rate:g} msg/s for {seconds:g} s"
+    )
+    print(f"  sent {round_.sent} messages, {len(round_.latencies)} deliveries to other members")
+    if round_.latencies:
+        ms = [1000 * value for value in round_.latencies]
+        print(f"  send->receive p50 {statistics.median(ms):6.1f} ms")
+        print(f"  send->receive p95 {percentile(ms, 0.95):6.1f} ms")
+        print(f"  send->receive p99 {percentile(ms, 0.99):6.1f} ms  (target <= 150 ms at 20 msg/s)")
+        print(f"  deliveries/s      {len(round_.latencies) / seconds:6.1f}")
+    cpu = ", ".join(f"{name} {value:.0f} ms" for name, value in round_.cpu_ms_per_message.items())
+    print(f"  CPU per message: {cpu} (x rate = cores busy)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--rooms", type=int, default=10)
-    parser.add_argument("--rate", type=float, default=20.0, help="messages per second")
+    parser.add_argument(
+        "--rates", default="5,10,20", help="messages per second, one round each (comma-separated)"
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     random.seed(7)
+    rates = [float(rate) for rate in args.rates.split(",")]
     with LocalStage(prefix="latency") as stage:
         users = [f"user{i:03d}" for i in range(args.clients)]
         tokens = {}
@@ -96,19 +152,9 @@ def main() -> None:
                 chat.create_room(members[0], f"room {start // size}", tuple(members[1:])).room_id
             ] = members
         time.sleep(2)  # the memberships reach the views
-        latencies, sent = asyncio.run(run(stage, tokens, rooms, args.rate, args.seconds))
-
-    shape = (
-        f"{args.clients} clients in {len(rooms)} rooms, {args.rate:g} msg/s for {args.seconds:g} s"
-    )
-    print(f"e2e latency: {shape}")
-    print(f"  sent {sent} messages, {len(latencies)} deliveries to other members")
-    if latencies:
-        ms = [1000 * value for value in latencies]
-        print(f"  send->receive p50 {statistics.median(ms):6.1f} ms")
-        print(f"  send->receive p95 {percentile(ms, 0.95):6.1f} ms")
-        print(f"  send->receive p99 {percentile(ms, 0.99):6.1f} ms  (target <= 150 ms)")
-        print(f"  deliveries/s      {len(latencies) / args.seconds:6.1f}")
+        rounds = asyncio.run(run(stage, tokens, rooms, rates, args.seconds))
+    for round_ in rounds:
+        report(round_, args.clients, len(rooms), args.seconds)
 
 
 if __name__ == "__main__":
