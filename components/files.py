@@ -50,12 +50,21 @@ class Files(pulumi.ComponentResource):
                 bucket=self.bucket.id,
                 cors_rules=[
                     {
-                        # Presigned POST forms from the web client; downloads are redirects.
+                        # Presigned POST forms from the web client.
                         "allowed_methods": ["POST"],
                         "allowed_origins": args.web_origins,
                         "allowed_headers": ["*"],  # a form's fields vary with its policy
                         "max_age_seconds": 3600,
-                    }
+                    },
+                    {
+                        # Downloads: the client fetches GET /rooms/{id}/files/{id}, which
+                        # redirects to a presigned GET; after a cross-origin redirect the browser
+                        # sends Origin: null, so no origin list can match. The presigned
+                        # signature is the credential, not the origin.
+                        "allowed_methods": ["GET", "HEAD"],
+                        "allowed_origins": ["*"],
+                        "max_age_seconds": 3600,
+                    },
                 ],
                 opts=child,
             )

@@ -18,6 +18,7 @@ BUS_NAME = "EVENT_BUS_NAME"
 MANAGEMENT_ENDPOINT = "WS_MANAGEMENT_ENDPOINT"
 COGNITO_ISSUER = "COGNITO_ISSUER"
 COGNITO_CLIENT_ID = "COGNITO_CLIENT_ID"
+S3_ENDPOINT = "AWS_ENDPOINT_URL_S3"
 
 
 def environment(
@@ -41,6 +42,10 @@ def environment(
     if function.verifies_tokens:
         names += [COGNITO_ISSUER, COGNITO_CLIENT_ID]
     env.update({name: values[name] for name in names})
+    if function.buckets:
+        # Presigned URLs on the regional endpoint: S3's global one answers a new bucket outside
+        # us-east-1 with redirects for up to a day, and browsers do not follow a preflight's.
+        env[S3_ENDPOINT] = f"https://s3.{settings.region}.amazonaws.com"
     return env
 
 

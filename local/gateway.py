@@ -59,6 +59,8 @@ COGNITO_PUBLIC_TARGETS = frozenset(
         "ResendConfirmationCode",
         "InitiateAuth",
         "RespondToAuthChallenge",
+        "AssociateSoftwareToken",
+        "VerifySoftwareToken",
         "GetUser",
         "GlobalSignOut",
         "RevokeToken",

@@ -151,6 +151,17 @@ def test_the_http_api_may_presign_only_under_the_files_prefix(stack: Program) ->
             )
 
 
+def test_functions_that_presign_use_the_regional_s3_endpoint(stack: Program) -> None:
+    # S3's global endpoint redirects for a new bucket outside us-east-1, and a browser's
+    # preflight does not follow redirects.
+    for function in FUNCTIONS:
+        env = function_named(stack, function.name).get("environment")["variables"]
+        if function.buckets:
+            assert env["AWS_ENDPOINT_URL_S3"] == "https://s3.eu-west-1.amazonaws.com"
+        else:
+            assert "AWS_ENDPOINT_URL_S3" not in env
+
+
 def test_the_stream_consumer_may_read_the_stream_and_feed_its_failure_queue(stack: Program) -> None:
     for mapping in STREAM_MAPPINGS:
         statements = policy_of(stack, mapping.function)

@@ -1,5 +1,5 @@
 import { TestBed } from '@angular/core/testing';
-import { AuthService, REFRESH_MARGIN_MS } from './auth.service';
+import { AuthService, MfaRequired, REFRESH_MARGIN_MS, otpauthUri } from './auth.service';
 import { ConfigService, FETCH } from './config';
 import { configure, jwt } from './testing';
 
@@ -118,5 +118,65 @@ describe('AuthService', () => {
     const fresh = await auth.freshToken();
     expect(fresh).not.toBe(stale);
     expect(calls.map((c) => c.body['AuthFlow'])).toEqual(['USER_PASSWORD_AUTH', 'REFRESH_TOKEN_AUTH']);
+  });
+
+  it('asks for the authenticator code when the pool requires it, then signs in', async () => {
+    answers.push({ status: 200, body: { ChallengeName: 'SOFTWARE_TOKEN_MFA', Session: 's-1' } });
+    const asked = await auth.signIn('alice', 'pw').catch((error: unknown) => error);
+    expect(asked).toBeInstanceOf(MfaRequired);
+    const challenge = (asked as MfaRequired).challenge;
+    expect(challenge).toEqual({ kind: 'code', username: 'alice', session: 's-1' });
+    expect(auth.session()).toBeNull();
+
+    answers.push(tokens(now() + 3600));
+    await auth.completeMfa(challenge, '123456');
+    expect(calls[1].target).toBe('AWSCognitoIdentityProviderService.RespondToAuthChallenge');
+    expect(calls[1].body).toEqual({
+      ClientId: 'client-1',
+      ChallengeName: 'SOFTWARE_TOKEN_MFA',
+      Session: 's-1',
+      ChallengeResponses: { USERNAME: 'alice', SOFTWARE_TOKEN_MFA_CODE: '123456' },
+    });
+    expect(auth.username()).toBe('alice');
+  });
+
+  it('sets up an authenticator the first time, verifying its code before signing in', async () => {
+    answers.push({ status: 200, body: { ChallengeName: 'MFA_SETUP', Session: 's-1' } });
+    answers.push({ status: 200, body: { SecretCode: 'ABCDEF234567', Session: 's-2' } });
+    const asked = (await auth.signIn('alice', 'pw').catch((error: unknown) => error)) as MfaRequired;
+    expect(asked.challenge).toEqual({
+      kind: 'setup',
+      username: 'alice',
+      session: 's-2',
+      secret: 'ABCDEF234567',
+    });
+    expect(otpauthUri(asked.challenge)).toBe(
+      'otpauth://totp/chat%3Aalice?secret=ABCDEF234567&issuer=chat',
+    );
+
+    answers.push({ status: 200, body: { Status: 'SUCCESS', Session: 's-3' } });
+    answers.push(tokens(now() + 3600));
+    await auth.completeMfa(asked.challenge, '654321');
+    expect(calls.map((c) => c.target.split('.')[1])).toEqual([
+      'InitiateAuth',
+      'AssociateSoftwareToken',
+      'VerifySoftwareToken',
+      'RespondToAuthChallenge',
+    ]);
+    expect(calls[2].body).toEqual({ Session: 's-2', UserCode: '654321', FriendlyDeviceName: 'chat' });
+    expect(calls[3].body).toEqual({
+      ClientId: 'client-1',
+      ChallengeName: 'MFA_SETUP',
+      Session: 's-3',
+      ChallengeResponses: { USERNAME: 'alice' },
+    });
+    expect(auth.username()).toBe('alice');
+  });
+
+  it('says a wrong authenticator code in words', async () => {
+    answers.push(refusal('CodeMismatchException', 'Invalid code received for user'));
+    await expect(
+      auth.completeMfa({ kind: 'code', username: 'alice', session: 's' }, '000000'),
+    ).rejects.toThrow('That code is not right.');
   });
 });

@@ -20,6 +20,34 @@ export class AuthError extends Error {
   }
 }
 
+/**
+ * A second step Cognito asks for after the password (prod requires MFA): a code from the user's
+ * authenticator app, or, the first time, adding this app's key to one.
+ */
+export interface MfaChallenge {
+  kind: 'code' | 'setup';
+  username: string;
+  session: string;
+  /** The key to add to an authenticator app (setup only). */
+  secret?: string;
+}
+
+export class MfaRequired extends Error {
+  constructor(readonly challenge: MfaChallenge) {
+    super(
+      challenge.kind === 'setup'
+        ? 'Add chat to your authenticator app, then enter the code it shows.'
+        : 'Enter the code from your authenticator app.',
+    );
+  }
+}
+
+/** The otpauth:// address an authenticator app takes for this key. */
+export function otpauthUri(challenge: MfaChallenge, issuer = 'chat'): string {
+  const label = encodeURIComponent(`${issuer}:${challenge.username}`);
+  return `otpauth://totp/${label}?secret=${challenge.secret ?? ''}&issuer=${encodeURIComponent(issuer)}`;
+}
+
 const WORDS: Record<string, string> = {
   NotAuthorizedException: 'Wrong username or password.',
   UserNotFoundException: 'Wrong username or password.',
@@ -27,7 +55,8 @@ const WORDS: Record<string, string> = {
   InvalidPasswordException:
     'That password is too weak: use at least 8 characters, including a number.',
   UserNotConfirmedException: 'This account is not confirmed yet.',
-  CodeMismatchException: 'That confirmation code is not right.',
+  CodeMismatchException: 'That code is not right.',
+  EnableSoftwareTokenMFAException: 'That code is not right. Try the next one your app shows.',
   ExpiredCodeException: 'That confirmation code has expired.',
   TooManyRequestsException: 'Too many attempts. Wait a moment and try again.',
   LimitExceededException: 'Too many attempts. Wait a moment and try again.',
@@ -92,6 +121,50 @@ export class AuthService implements OnDestroy {
       AuthFlow: 'USER_PASSWORD_AUTH',
       AuthParameters: { USERNAME: username, PASSWORD: password },
     });
+    const challenge = String(answer['ChallengeName'] ?? '');
+    const pending = String(answer['Session'] ?? '');
+    if (challenge === 'SOFTWARE_TOKEN_MFA') {
+      throw new MfaRequired({ kind: 'code', username, session: pending });
+    }
+    if (challenge === 'MFA_SETUP') {
+      const associated = await this.call('AssociateSoftwareToken', { Session: pending });
+      throw new MfaRequired({
+        kind: 'setup',
+        username,
+        session: String(associated['Session'] ?? pending),
+        secret: String(associated['SecretCode'] ?? ''),
+      });
+    }
+    return this.signedIn(username, answer);
+  }
+
+  /** The second step: the authenticator's code (after adding the key, the first time). */
+  async completeMfa(challenge: MfaChallenge, code: string): Promise<Session> {
+    const clientId = this.config.get().userPoolClientId;
+    if (challenge.kind === 'code') {
+      const answer = await this.call('RespondToAuthChallenge', {
+        ClientId: clientId,
+        ChallengeName: 'SOFTWARE_TOKEN_MFA',
+        Session: challenge.session,
+        ChallengeResponses: { USERNAME: challenge.username, SOFTWARE_TOKEN_MFA_CODE: code },
+      });
+      return this.signedIn(challenge.username, answer);
+    }
+    const verified = await this.call('VerifySoftwareToken', {
+      Session: challenge.session,
+      UserCode: code,
+      FriendlyDeviceName: 'chat',
+    });
+    const answer = await this.call('RespondToAuthChallenge', {
+      ClientId: clientId,
+      ChallengeName: 'MFA_SETUP',
+      Session: String(verified['Session'] ?? challenge.session),
+      ChallengeResponses: { USERNAME: challenge.username },
+    });
+    return this.signedIn(challenge.username, answer);
+  }
+
+  private signedIn(username: string, answer: Record<string, unknown>): Session {
     const result = answer['AuthenticationResult'] as Record<string, string> | undefined;
     if (!result) {
       throw new AuthError('Challenge', 'This account needs a step this app does not support.');

@@ -1,7 +1,13 @@
 import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
-import { AuthError, AuthService } from '../core/auth.service';
+import {
+  AuthError,
+  AuthService,
+  MfaChallenge,
+  MfaRequired,
+  otpauthUri,
+} from '../core/auth.service';
 
-type Mode = 'sign-in' | 'sign-up' | 'confirm';
+type Mode = 'sign-in' | 'sign-up' | 'confirm' | 'mfa';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -18,6 +24,8 @@ export class SignInComponent {
   protected readonly code = signal('');
   protected readonly error = signal('');
   protected readonly busy = signal(false);
+  protected readonly challenge = signal<MfaChallenge | null>(null);
+  protected readonly otpauthUri = otpauthUri;
 
   protected switchTo(mode: Mode): void {
     this.mode.set(mode);
@@ -36,6 +44,8 @@ export class SignInComponent {
       if (this.mode() === 'sign-up') {
         const { confirmed } = await this.auth.signUp(username, this.password());
         await this.signInAfterSignUp(username, confirmed);
+      } else if (this.mode() === 'mfa') {
+        await this.auth.completeMfa(this.challenge()!, this.code().trim());
       } else if (this.mode() === 'confirm') {
         await this.auth.confirm(username, this.code().trim());
         await this.auth.signIn(username, this.password());
@@ -43,7 +53,12 @@ export class SignInComponent {
         await this.auth.signIn(username, this.password());
       }
     } catch (error) {
-      if (error instanceof AuthError && error.code === 'UserNotConfirmedException') {
+      if (error instanceof MfaRequired) {
+        this.challenge.set(error.challenge);
+        this.code.set('');
+        this.mode.set('mfa');
+        this.error.set('');
+      } else if (error instanceof AuthError && error.code === 'UserNotConfirmedException') {
         this.mode.set('confirm');
         this.error.set('Enter the confirmation code that was sent to you.');
       } else {
