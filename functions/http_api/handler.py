@@ -277,11 +277,14 @@ def upload(room_id: str) -> Response[Any]:
 
 @app.get("/rooms/<room_id>/files/<file_id>")
 def download(room_id: str, file_id: str) -> Response[Any]:
-    """Members are redirected to a short-lived URL; nobody else learns the file exists."""
+    """Members are redirected to a short-lived URL (or given it, with `as=url`, for a player that
+    streams it); nobody else learns the file exists."""
     room_for_member(_stores()[0], room_id, caller())
     check_id(file_id, "a file id")
     name = app.current_event.get_query_string_value("name")
     url = _files().download_url(attachment_prefix(room_id) + file_id, DOWNLOAD_EXPIRES_S, name)
+    if app.current_event.get_query_string_value("as") == "url":
+        return reply({"url": url, "expires_in": DOWNLOAD_EXPIRES_S})
     return Response(
         status_code=HTTPStatus.FOUND,
         content_type="application/json",

@@ -42,7 +42,7 @@ BODIES: dict[tuple[str, str], type[msgspec.Struct]] = {
 QUERY = {
     "/rooms/{room_id}/messages": ("before", "limit"),
     "/rooms/{room_id}/events": ("after",),
-    "/rooms/{room_id}/files/{file_id}": ("name",),
+    "/rooms/{room_id}/files/{file_id}": ("name", "as"),  # as=url: the URL as JSON, no redirect
 }
 
 

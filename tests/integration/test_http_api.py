@@ -155,16 +155,23 @@ def test_a_member_uploads_a_picture_shares_it_and_another_member_downloads_it() 
     status, redirect = download(room, file_id, "bob")
     assert status == 302
     assert requests.get(redirect, timeout=10).content == picture
+    # A player that streams the file asks for the URL itself.
+    status, given = download(room, file_id, "bob", as_url=True)
+    assert status == 200 and requests.get(given, timeout=10).content == picture
 
 
-def download(room: str, file_id: str, user: str) -> tuple[int, str]:
+def download(room: str, file_id: str, user: str, as_url: bool = False) -> tuple[int, str]:
     event = copy.deepcopy(SAMPLE)
     path = f"/rooms/{room}/files/{file_id}"
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
     event["requestContext"]["http"]["method"] = "GET"
     event["rawQueryString"], event["queryStringParameters"], event["body"] = "", None, None
+    if as_url:
+        event["rawQueryString"], event["queryStringParameters"] = "as=url", {"as": "url"}
     event["requestContext"]["authorizer"]["jwt"]["claims"] = {"cognito:username": user}
     response = handler.lambda_handler(event, FakeContext())  # type: ignore[arg-type]
+    if as_url:
+        return response["statusCode"], json.loads(response["body"])["url"]
     return response["statusCode"], response.get("headers", {}).get("Location", "")
 
 

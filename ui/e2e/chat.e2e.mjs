@@ -249,6 +249,11 @@ try {
     const video = bob.locator('[data-testid=message] video');
     await video.waitFor();
     await until('the video can play', () => video.evaluate((v) => v.readyState >= 3 && !v.error));
+    // Streamed from storage (it can start before the whole file is here), not a fetched blob.
+    const source = await video.evaluate((v) => v.currentSrc);
+    if (!/^https?:/.test(source)) {
+      throw new Error(`the video is not streamed: ${source}`);
+    }
     await shot('04-files');
   });
 

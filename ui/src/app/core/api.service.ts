@@ -89,6 +89,17 @@ export class ApiService {
     return response.blob();
   }
 
+  /** A short-lived URL of the file that the browser can stream from (and seek in) itself. */
+  async fileUrl(roomId: string, attachment: Attachment): Promise<string> {
+    const fileId = attachment.key.split('/').pop() ?? '';
+    const query = new URLSearchParams({ name: attachment.name, as: 'url' });
+    const answer = await this.json<{ url: string }>(
+      'GET',
+      `/rooms/${enc(roomId)}/files/${enc(fileId)}?${query}`,
+    );
+    return answer.url;
+  }
+
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await this.send(method, path, body);
     return (await response.json()) as T;

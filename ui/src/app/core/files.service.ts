@@ -76,6 +76,14 @@ export class FilesService {
     this.urls.clear();
   }
 
+  /**
+   * A video's URL: the player streams it from storage, so it starts before the whole file is
+   * here and can seek. Short-lived, so it is asked for each time a player needs it.
+   */
+  streamUrl(roomId: string, attachment: Attachment): Promise<string> {
+    return this.api.fileUrl(roomId, attachment);
+  }
+
   /** A local URL for a shared file, fetched once with the user's token. */
   objectUrl(roomId: string, attachment: Attachment): Promise<string> {
     let url = this.urls.get(attachment.key);

@@ -34,7 +34,8 @@ import { Attachment } from '../core/models';
             preload="auto"
             playsinline
             [attr.aria-label]="file.name"
-            (loadedmetadata)="loaded.emit()"
+            (loadedmetadata)="playable()"
+            (error)="reload()"
           ></video>
         }
         @default {
@@ -56,13 +57,35 @@ export class AttachmentComponent {
   protected readonly kind = () => kindOf(this.attachment());
   protected readonly size = () => formatSize(this.attachment().size);
 
+  private reloaded = false;
+
   constructor() {
-    effect(() => {
-      const attachment = this.attachment();
-      this.files.objectUrl(this.roomId(), attachment).then(
-        (url) => this.url.set(url),
-        () => this.error.set('could not be loaded'),
-      );
-    });
+    effect(() => this.load(this.attachment()));
+  }
+
+  protected playable(): void {
+    this.reloaded = false;
+    this.loaded.emit();
+  }
+
+  /** A video's URL expires after a few minutes: a player that fails asks for a new one, once. */
+  protected reload(): void {
+    if (this.reloaded) {
+      this.error.set('could not be played');
+      return;
+    }
+    this.reloaded = true;
+    this.load(this.attachment());
+  }
+
+  private load(attachment: Attachment): void {
+    const url =
+      kindOf(attachment) === 'video'
+        ? this.files.streamUrl(this.roomId(), attachment)
+        : this.files.objectUrl(this.roomId(), attachment);
+    url.then(
+      (found) => this.url.set(found),
+      () => this.error.set('could not be loaded'),
+    );
   }
 }
