@@ -5,6 +5,7 @@ config under the same keys as the local stage's /config.json."""
 from __future__ import annotations
 
 import pulumi
+import pulumi_aws as aws
 
 from components import packaging, settings, topology
 from components.api_stage import StageLimits
@@ -60,7 +61,9 @@ identity = Identity(
         callback_urls=pulumi.Output.all(
             pulumi.Output.concat(frontend.url, "/"), *stage.callback_urls
         ),
-        domain_prefix=stage.auth_domain_prefix or stage.prefix,
+        # Hosted-UI prefixes are global per region: the account id keeps the default free.
+        domain_prefix=stage.auth_domain_prefix
+        or pulumi.Output.concat(stage.prefix, "-", aws.get_caller_identity_output().account_id),
         social=stage.social,
     ),
 )

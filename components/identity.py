@@ -26,7 +26,7 @@ class IdentityArgs:
     password_min_length: int
     deletion_protection: bool
     callback_urls: pulumi.Input[list[str]]
-    domain_prefix: str
+    domain_prefix: pulumi.Input[str]
     social: tuple[SocialProvider, ...]
 
 

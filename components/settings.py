@@ -38,7 +38,7 @@ class StageSettings:
     architecture: str = "arm64"
     manage_api_gateway_account: bool = False
     noncurrent_file_days: int = 30
-    ui_build_dir: str = "ui/dist"
+    ui_build_dir: str = "ui/dist/ui/browser"  # where `ng build` puts index.html
     social: tuple[SocialProvider, ...] = field(default_factory=tuple)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from components import packaging
+from components.settings import StageSettings
 from components.topology import QUEUES, TABLES
 from ops.program import Program, is_secret, run
 from tests.infra.conftest import NO_UI_BUILD, component_of
@@ -187,7 +189,7 @@ def test_the_user_pool_signs_in_by_email_with_a_public_code_flow_client(stack: P
     groups = {g.get("name") for g in stack.of_type("aws:cognito/userGroup:UserGroup")}
     assert "admins" in groups
     domain = stack.one("aws:cognito/userPoolDomain:UserPoolDomain", "hosted")
-    assert domain.get("domain") == f"chat-{stack.stack}"
+    assert domain.get("domain") == f"chat-{stack.stack}-123456789012"  # unique per account
 
 
 def test_no_social_provider_exists_unless_configured(stack: Program) -> None:
@@ -314,3 +316,12 @@ def test_a_custom_domain_is_served_only_when_configured(prod: Program) -> None:
     assert web.get("aliases") == ["chat.example.com"]
     assert web.get("viewerCertificate")["sslSupportMethod"] == "sni-only"
     assert program.outputs["webUrl"] == "https://chat.example.com"
+
+
+def test_the_default_web_build_folder_is_where_ng_build_puts_the_client() -> None:
+    angular = json.loads((packaging.ROOT / "ui" / "angular.json").read_text())
+    ((name, project),) = angular["projects"].items()
+    build = project["architect"]["build"]
+    assert build["builder"] == "@angular/build:application"  # it writes <outputPath>/browser
+    output = build.get("options", {}).get("outputPath", f"dist/{name}")
+    assert StageSettings(prefix="", region="").ui_build_dir == f"ui/{output}/browser"
