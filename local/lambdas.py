@@ -10,13 +10,15 @@ made when every existing one is busy (a cold start) and reused after."""
 from __future__ import annotations
 
 import importlib.util
+import io
 import itertools
 import sys
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 from starlette.concurrency import run_in_threadpool
 
@@ -57,6 +59,42 @@ def cold_start(handler_path: str) -> Handler:
     return found
 
 
+_invocation = threading.local()  # the function this thread is running, if any
+
+
+class FunctionLogs(io.TextIOBase):
+    """stdout as Lambda gives it: what a function prints (Powertools' JSON logs, CloudWatch
+    metrics as EMF lines) goes to that function's own file, as to its log group on AWS; anything
+    else goes to the console."""
+
+    def __init__(self, console: TextIO, folder: Path) -> None:
+        self.console, self.folder = console, folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.files: dict[str, TextIO] = {}
+        self.lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        function = getattr(_invocation, "function", None)
+        if function is None:
+            return self.console.write(text)
+        with self.lock:
+            log = self.files.get(function)
+            if log is None:
+                log = self.files[function] = (self.folder / f"{function}.log").open("a")
+            log.write(text)
+            log.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self.console.flush()
+
+    def close(self) -> None:
+        with self.lock:
+            for log in self.files.values():
+                log.close()
+            self.files.clear()
+
+
 class Lambdas:
     def __init__(self, handlers: dict[str, str] | None = None) -> None:
         # function name -> "module.attribute" of its handler; the topology's by default
@@ -73,9 +111,11 @@ class Lambdas:
             instance = cold_start(self.handlers[function_name])
             with self.lock:
                 self.instances[function_name] += 1
+        _invocation.function = function_name
         try:
             return instance(event, FakeContext(function_name))
         finally:
+            _invocation.function = None
             with self.lock:
                 self.idle[function_name].append(instance)
 

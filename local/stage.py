@@ -9,6 +9,7 @@ import functools
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from contextlib import ExitStack
@@ -21,7 +22,7 @@ from adapters.aws import client
 from adapters.tokens import CognitoVerifier
 from components.topology import BUS_RULES, STREAM_MAPPINGS
 from local.gateway import MAX_MESSAGE_BYTES, Gateway, create_app, ui_build
-from local.lambdas import Lambdas
+from local.lambdas import FunctionLogs, Lambdas
 from local.moto_process import free_port, moto_server
 from local.persistence import Journal, LocalState
 from local.provision import Stage as Provisioned
@@ -57,6 +58,9 @@ class LocalStage:
         return self
 
     def _start(self) -> None:
+        if self.state:
+            self._logs = FunctionLogs(sys.stdout, self.state.folder / "logs")
+            self._stdout, sys.stdout = sys.stdout, self._logs
         moto_url = self._exit.enter_context(moto_server(dynamodb_apart=True))
         stage = provision(self.prefix)
         cognito = client("cognito-idp")
@@ -81,11 +85,14 @@ class LocalStage:
                 "WS_MANAGEMENT_ENDPOINT": self.base,
                 "FILES_UPLOAD_URL": f"{self.base}/s3",
                 "POWERTOOLS_METRICS_NAMESPACE": "ChatLocal",
-                # Metrics are CloudWatch EMF lines on stdout: noise on a developer's console.
+                # With a state folder the functions' output goes to its logs/ (see FunctionLogs);
+                # without one (tests) it would be console noise: warnings only, no metrics.
                 "POWERTOOLS_METRICS_DISABLED": os.environ.get(
-                    "POWERTOOLS_METRICS_DISABLED", "true"
+                    "POWERTOOLS_METRICS_DISABLED", "false" if self.state else "true"
                 ),
-                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+                "POWERTOOLS_LOG_LEVEL": os.environ.get(
+                    "POWERTOOLS_LOG_LEVEL", "INFO" if self.state else "WARNING"
+                ),
             }
         )
         self.events_table = stage.tables["events"]
@@ -209,6 +216,9 @@ class LocalStage:
         if self.state and hasattr(self, "events_table"):
             self.state.save_events(self.events_table)  # the journal, compacted
         self._exit.close()
+        if hasattr(self, "_logs"):
+            sys.stdout = self._stdout
+            self._logs.close()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -235,6 +245,7 @@ def main() -> None:
     with LocalStage(port=args.port, state_dir=args.state) as stage:
         print(f"chat local stage on {stage.base}  (config: {stage.base}/config.json)")
         print(f"log and users kept in {args.state.resolve()} ({stage.restored} events restored)")
+        print(f"functions' logs and metrics in {(args.state / 'logs').resolve()}/<function>.log")
         print("demo users: " + ", ".join(f"{u} / {p}" for u, p in DEMO_USERS.items()))
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

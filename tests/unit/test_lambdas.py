@@ -3,11 +3,15 @@ instance with module state of its own, and more instances when all are busy."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from local.lambdas import Lambdas
+import pytest
+
+from local.lambdas import FunctionLogs, Lambdas
 from local.moto_process import ROOT
 
 STATEFUL = "tests.unit.fixtures.stateful_handler.lambda_handler"
@@ -50,3 +54,20 @@ def test_every_topology_function_starts_cold_in_a_fresh_interpreter() -> None:
     )
 
     assert done.returncode == 0, done.stderr
+
+
+def test_what_a_function_prints_goes_to_its_own_log_and_the_rest_to_the_console(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console = io.StringIO()
+    logs = FunctionLogs(console, tmp_path)
+    monkeypatch.setattr(sys, "stdout", logs)
+    lambdas = Lambdas({"printer": "tests.unit.fixtures.printing_handler.lambda_handler"})
+
+    lambdas.call("printer", {"n": 1})
+    print("the stage itself")
+    lambdas.call("printer", {"n": 2})
+    logs.close()
+
+    assert (tmp_path / "printer.log").read_text() == "handled 1\nhandled 2\n"
+    assert console.getvalue() == "the stage itself\n"
