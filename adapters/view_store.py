@@ -70,9 +70,10 @@ class DynamoViewStore:
         return self._get(member_key(room_id, user_id))
 
     def members(self, room_id: str) -> list[str]:
+        partition, prefix = member_key(room_id, "")
         rows = self._query(
             "pk = :pk AND begins_with(sk, :member)",
-            {":pk": {"S": "room#" + room_id}, ":member": {"S": "member#"}},
+            {":pk": {"S": partition}, ":member": {"S": prefix}},
         )
         return [row["user_id"] for row in rows if row.get("active")]
 

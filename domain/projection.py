@@ -5,7 +5,7 @@ The views live in one table of rows keyed `(pk, sk)`:
 | row      | pk              | sk                 | written by                                   |
 |----------|-----------------|--------------------|----------------------------------------------|
 | room     | `room#<id>`     | `meta`             | every room event (last seq, last message)    |
-| member   | `room#<id>`     | `member#<user>`    | room.created, user.joined, user.left         |
+| member   | `members#<id>`  | `member#<user>`    | room.created, user.joined, user.left         |
 | message  | `room#<id>`     | `msg#<seq:012>`    | message.created / updated / deleted          |
 | inbox    | `inbox#<user>`  | `room#<id>`        | membership and own messages (room stream),   |
 |          |                 |                    | read marker (the reader's stream)            |
@@ -44,6 +44,7 @@ Key = tuple[str, str]
 Row = dict[str, Any]
 
 ROOM_PREFIX = "room#"
+MEMBERS_PREFIX = "members#"
 ROOM_GUARD = "src"
 READ_GUARD = "rsrc"
 META = "meta"
@@ -65,7 +66,9 @@ def room_key(room_id: str) -> Key:
 
 
 def member_key(room_id: str, user_id: str) -> Key:
-    return (ROOM_PREFIX + room_id, "member#" + user_id)
+    # A partition of their own: listing a room's members (every broadcast does) never reads
+    # through its history.
+    return (MEMBERS_PREFIX + room_id, "member#" + user_id)
 
 
 def message_sk(seq: int) -> str:
