@@ -78,7 +78,8 @@ class StreamPump(threading.Thread):
                 self.wake.clear()
 
     def pump_once(self) -> bool:
-        """Deliver one batch; True when there was something to deliver."""
+        """Deliver one batch; True when records are still waiting (the next poll need not wait:
+        whatever is written meanwhile through the gateway wakes the pump anyway)."""
         self.pending.extend(
             r for r in self.reader.poll() if self.filter.matches_event(cast(Any, r))
         )
@@ -94,7 +95,7 @@ class StreamPump(threading.Thread):
         elif failed == len(batch):  # all done
             self.pending, self.attempts = self.pending[len(batch) :], 0
             self.batch_limit = self.mapping.batch_size
-            return True
+            return bool(self.pending)
         self.pending = self.pending[failed:]
         self.attempts += 1
         if self.attempts > self.mapping.max_retries:
