@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterable
 from typing import Any, Final
 
+from botocore.exceptions import ClientError
+
 from adapters.aws import client
 
 MAX_CONNECTION_S: Final = 2 * 3600  # API Gateway closes a WebSocket after two hours
@@ -41,12 +43,18 @@ class DynamoConnections:
         )
 
     def remove(self, user_id: str, connection_id: str) -> None:
-        self.dynamodb.update_item(
-            TableName=self.table,
-            Key=self._key(user_id),
-            UpdateExpression="REMOVE #c",
-            ExpressionAttributeNames={"#c": PREFIX + connection_id},
-        )
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=self._key(user_id),
+                UpdateExpression="REMOVE #c",
+                # An item already expired (TTL) must not come back as a key without an expiry.
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#c": PREFIX + connection_id},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     def of_user(self, user_id: str) -> list[str]:
         return self.of_users([user_id]).get(user_id, [])

@@ -38,6 +38,7 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 _LOCK = threading.RLock()
@@ -125,8 +126,10 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         errors = [_condition_error(self, op, key) for _, op, key in operations]
         if any(code is not None for code, _, _ in errors):
             raise TransactionCanceledException(errors)
+        # Copies of the attributes: moto's update_item changes its item objects in place.
         before = [
-            (op["TableName"], key, self.get_item(op["TableName"], key)) for _, op, key in operations
+            (op["TableName"], key, _attributes(self.get_item(op["TableName"], key)))
+            for _, op, key in operations
         ]
         shards = {name: self.get_table(name).stream_shard for name, _, _ in before}
         marks = {name: len(shard.items) for name, shard in shards.items() if shard is not None}
@@ -139,10 +142,24 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
                 if item is None:
                     self.delete_item(table, key)
                 else:
-                    self.put_item(table, item.to_json()["Attributes"])
+                    self.put_item(table, item)
             for name, mark in marks.items():
                 del shards[name].items[mark:]  # type: ignore[union-attr]
             raise
+
+
+def _attributes(item: Any) -> dict[str, Any] | None:
+    return None if item is None else dict(item.to_json()["Attributes"])
+
+
+def _get_records(self: DynamoDBStreamsBackend, iterator_arn: str, limit: int) -> Any:
+    """GetRecords, under the writers' lock (a rolled-back transaction's records are never seen),
+    forgetting the iterator it used: moto keeps every iterator forever, and a reader polling an
+    idle stream makes a new one each time. Readers always go on with NextShardIterator."""
+    with _LOCK:
+        answer = _streams_get_records(self, iterator_arn, limit)
+        self.shard_iterators.pop(iterator_arn, None)
+        return answer
 
 
 def _write_all(
@@ -166,6 +183,7 @@ def _write_all(
 
 
 _list_of_moto_modules = backends.list_of_moto_modules
+_streams_get_records = DynamoDBStreamsBackend.get_records
 
 
 def install() -> None:
@@ -174,6 +192,7 @@ def install() -> None:
     backends.list_of_moto_modules = functools.cache(lambda: tuple(_list_of_moto_modules()))
     for name in ("put_item", "update_item", "delete_item", "get_item", "query", "scan"):
         setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
+    DynamoDBStreamsBackend.get_records = _get_records  # type: ignore[method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign,assignment]
     Table.query = _query  # type: ignore[method-assign,assignment]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
@@ -191,8 +210,10 @@ def main(argv: list[str] | None = None) -> None:
     host, port = server.get_host_and_port()
     print(f"moto listening on http://{host}:{port}", flush=True)
     stopped = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopped.set())
+    # Ctrl-C in a terminal reaches the whole process group: the stage that started this server
+    # stops it (SIGTERM) after saving what it needs from it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     stopped.wait()
     server.stop()
     sys.exit(0)

@@ -82,8 +82,16 @@ class LocalState:
             else:
                 lines.append(json.dumps(change["NewImage"]))
         if lines:
-            with self._lock, (self.folder / EVENTS_FILE).open("a") as out:
+            with self._lock, (self.folder / EVENTS_FILE).open("a+") as out:
+                out.seek(0, 2)
+                if out.tell() and not self._ends_with_newline():
+                    out.write("\n")  # a line cut short by a kill stays alone, and is skipped
                 out.write("\n".join(lines) + "\n")
+
+    def _ends_with_newline(self) -> bool:
+        with (self.folder / EVENTS_FILE).open("rb") as saved:
+            saved.seek(-1, 2)
+            return saved.read(1) == b"\n"
 
     def saved_items(self) -> list[dict[str, Any]]:
         """The items as the saved log leaves them: later lines replace or remove earlier ones."""

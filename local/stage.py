@@ -134,6 +134,7 @@ class LocalStage:
         )
         thread = threading.Thread(target=server.run, daemon=True, name="gateway")
         thread.start()
+        self._gateway_thread = thread
         self._server = server
         deadline = time.monotonic() + 20
         while not server.started:
@@ -207,23 +208,27 @@ class LocalStage:
         return dict(result)
 
     def __exit__(self, *_: object) -> None:
-        for thread in self._threads:
-            thread.stopped.set()
-        if hasattr(self, "_server"):
-            self._server.should_exit = True
-        for thread in self._threads:
-            thread.join(timeout=5)
-        if self.state and hasattr(self, "events_table"):
-            self.state.save_events(self.events_table)  # the journal, compacted
-        self._exit.close()
-        if hasattr(self, "_logs"):
-            sys.stdout = self._stdout
-            self._logs.close()
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        try:
+            # Requests first (nothing writes after this), then the pumps, then the log is saved.
+            if hasattr(self, "_server"):
+                self._server.should_exit = True
+                self._gateway_thread.join(timeout=10)
+            for thread in self._threads:
+                thread.stopped.set()
+            for thread in self._threads:
+                thread.join(timeout=5)
+            if self.state and hasattr(self, "events_table"):
+                self.state.save_events(self.events_table)  # the journal, compacted
+        finally:
+            self._exit.close()
+            if hasattr(self, "_logs"):
+                sys.stdout = self._stdout
+                self._logs.close()
+            for key, value in self._saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 def wake(pumps: list[StreamPump]) -> None:

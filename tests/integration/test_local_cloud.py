@@ -58,6 +58,30 @@ def test_a_transaction_whose_write_is_refused_leaves_no_partial_write(stage: Sta
     assert reader.poll() == []  # no record of the write that was undone
 
 
+def test_a_refused_transaction_undoes_its_updates_too(stage: Stage) -> None:
+    table = stage.tables["events"]
+    dynamodb = client("dynamodb")
+    key = {"pk": {"S": "counter"}, "sk": {"N": "0"}}
+    dynamodb.put_item(TableName=table, Item={**key, "n": {"N": "0"}})
+    increment = {
+        "Update": {
+            "TableName": table,
+            "Key": key,
+            "UpdateExpression": "SET n = n + :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+    }
+
+    for _ in range(2):
+        with pytest.raises(ClientError):
+            dynamodb.transact_write_items(
+                TransactItems=[increment, put(table, "big", blob={"S": "x" * 450_000})]
+            )
+
+    item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    assert item["n"] == {"N": "0"}
+
+
 def test_a_query_answers_its_partition_in_order_and_an_index_query_still_works(
     moto_endpoint: str,
 ) -> None:

@@ -75,6 +75,14 @@ def test_connecting_and_disconnecting_keep_the_connections_table(stage: Stage) -
     assert store.of_user("alice") == []
 
 
+def test_forgetting_a_connection_of_an_expired_item_leaves_nothing_behind(stage: Stage) -> None:
+    store = DynamoConnections(stage.tables["connections"], client("dynamodb"))
+
+    store.remove("nobody", "conn-1")  # e.g. a 410 found after TTL removed the user's item
+
+    assert client("dynamodb").scan(TableName=stage.tables["connections"])["Items"] == []
+
+
 def test_a_connection_event_without_an_authorized_user_is_refused(stage: Stage) -> None:
     connections._connections.cache_clear()
 
