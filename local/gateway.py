@@ -84,7 +84,7 @@ class Gateway:
         self.lambdas = lambdas or Lambdas()
         self.verifier = verifier
         self.config = config
-        self.sockets: dict[str, WebSocket] = {}
+        self.sockets: dict[str, Outbox] = {}
         self.cognito_upstream = cognito_upstream
         self.on_sign_up = on_sign_up
         # Called after a request's function ran: it may have written to a stream.
@@ -210,15 +210,9 @@ class Gateway:
     # --- @connections ----------------------------------------------------------------------------
 
     async def post_to_connection(self, request: Request) -> Response:
-        socket = self.sockets.get(request.path_params["connection_id"])
-        if socket is None:
-            return JSONResponse(
-                {"message": "Gone"}, status_code=410, headers={"x-amzn-ErrorType": "GoneException"}
-            )
+        outbox = self.sockets.get(request.path_params["connection_id"])
         data = await request.body()
-        try:
-            await socket.send_text(data.decode())
-        except (RuntimeError, WebSocketDisconnect):
+        if outbox is None or not outbox.put(data.decode(errors="replace")):
             return JSONResponse(
                 {"message": "Gone"}, status_code=410, headers={"x-amzn-ErrorType": "GoneException"}
             )
@@ -247,11 +241,12 @@ class Gateway:
             await socket.close(code=1008)
             return
         await socket.accept()
-        self.sockets[connection_id] = socket
+        outbox = self.sockets[connection_id] = Outbox(socket)
         try:
-            await self._serve(socket, connection_id, connected_at, authorizer)
+            await self._serve(outbox, connection_id, connected_at, authorizer)
         finally:
             self.sockets.pop(connection_id, None)
+            outbox.close()
             disconnect = WS_ROUTE_KEYS["$disconnect"]
             await self.lambdas.invoke(
                 disconnect.function,
@@ -259,8 +254,9 @@ class Gateway:
             )
 
     async def _serve(
-        self, socket: WebSocket, connection_id: str, connected_at: int, authorizer: dict[str, Any]
+        self, outbox: Outbox, connection_id: str, connected_at: int, authorizer: dict[str, Any]
     ) -> None:
+        socket = outbox.socket
         deadline = connected_at / 1000 + MAX_CONNECTION_S
         while True:
             timeout = min(IDLE_TIMEOUT_S, deadline - time.time())
@@ -287,10 +283,48 @@ class Gateway:
             finally:
                 self.on_invoked()
             if route.replies and isinstance(answer, dict) and answer.get("body"):
-                try:
-                    await socket.send_text(answer["body"])
-                except (RuntimeError, WebSocketDisconnect):
-                    return  # the client left before its reply
+                outbox.put(answer["body"])
+
+
+OUTBOX_FRAMES = 1000  # frames a client may fall behind by before it is disconnected
+
+
+class Outbox:
+    """What goes out on one socket, in order, written by one task: a post to @connections is
+    answered as soon as its frame is queued (API Gateway does not wait for the client to read),
+    and a client that falls too far behind is disconnected instead of holding up its senders."""
+
+    def __init__(self, socket: WebSocket) -> None:
+        self.socket = socket
+        self.queue: asyncio.Queue[str] = asyncio.Queue(OUTBOX_FRAMES)
+        self.open = True
+        self.writer = asyncio.create_task(self._write())
+        self.closing: asyncio.Task[None] | None = None
+
+    def put(self, text: str) -> bool:
+        """Queue a frame; False if the connection is gone (or just got dropped as too slow)."""
+        if not self.open:
+            return False
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.open = False
+            self.closing = asyncio.create_task(self.socket.close(code=1008, reason="Too slow"))
+            return False
+        return True
+
+    async def _write(self) -> None:
+        while True:
+            text = await self.queue.get()
+            try:
+                await self.socket.send_text(text)
+            except (RuntimeError, WebSocketDisconnect):  # the client left
+                self.open = False
+                return
+
+    def close(self) -> None:
+        self.open = False
+        self.writer.cancel()
 
 
 def internal_error(connection_id: str) -> str:
