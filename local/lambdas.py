@@ -15,11 +15,13 @@ import itertools
 import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from aws_lambda_powertools import Metrics
 from starlette.concurrency import run_in_threadpool
 
 from components.topology import FUNCTIONS
@@ -38,6 +40,23 @@ class FakeContext:
 
 
 _instance_numbers = itertools.count(1)
+_cold_starts = threading.Lock()
+_METRICS_STATE = ("_metrics", "_dimensions", "_metadata", "_default_dimensions")
+
+
+@contextmanager
+def _own_metrics_state() -> Iterator[None]:
+    """Powertools' Metrics keep their metric sets in class attributes, shared by every Metrics
+    made in one process (on AWS, one instance is one process). An instance made here gets its
+    own, so concurrent invocations never flush or clear each other's metrics."""
+    saved = {name: getattr(Metrics, name) for name in _METRICS_STATE}
+    for name in _METRICS_STATE:
+        setattr(Metrics, name, {})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(Metrics, name, value)
 
 
 def cold_start(handler_path: str) -> Handler:
@@ -54,7 +73,8 @@ def cold_start(handler_path: str) -> Handler:
         raise ImportError(f"cannot load {found_spec.origin}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[instance_name] = module
-    spec.loader.exec_module(module)
+    with _cold_starts, _own_metrics_state():
+        spec.loader.exec_module(module)
     found: Handler = getattr(module, attribute)
     return found
 

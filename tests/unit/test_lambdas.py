@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from local.lambdas import FunctionLogs, Lambdas
+from local.lambdas import FunctionLogs, Lambdas, cold_start
 from local.moto_process import ROOT
 
 STATEFUL = "tests.unit.fixtures.stateful_handler.lambda_handler"
@@ -71,3 +71,13 @@ def test_what_a_function_prints_goes_to_its_own_log_and_the_rest_to_the_console(
 
     assert (tmp_path / "printer.log").read_text() == "handled 1\nhandled 2\n"
     assert console.getvalue() == "the stage itself\n"
+
+
+def test_instances_of_a_function_keep_their_metrics_apart() -> None:
+    handler = "functions.broadcaster.handler.lambda_handler"
+    first, second = (sys.modules[cold_start(handler).__module__] for _ in range(2))
+
+    first.metrics.add_metric(name="FramesSent", unit="Count", value=1)
+
+    assert "FramesSent" in first.metrics.metric_set
+    assert second.metrics.metric_set == {}
