@@ -56,6 +56,18 @@ class LocalState:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._end_torn_line()
+
+    def _end_torn_line(self) -> None:
+        """A run killed mid-write leaves a line without its end: close it, so that it stays alone
+        (and is skipped) instead of swallowing this run's first change."""
+        path = self.folder / EVENTS_FILE
+        if not path.exists() or path.stat().st_size == 0:
+            return
+        with path.open("rb+") as saved:
+            saved.seek(-1, 2)
+            if saved.read(1) != b"\n":
+                saved.write(b"\n")
 
     # --- the log -------------------------------------------------------------------------------
 
@@ -82,16 +94,8 @@ class LocalState:
             else:
                 lines.append(json.dumps(change["NewImage"]))
         if lines:
-            with self._lock, (self.folder / EVENTS_FILE).open("a+") as out:
-                out.seek(0, 2)
-                if out.tell() and not self._ends_with_newline():
-                    out.write("\n")  # a line cut short by a kill stays alone, and is skipped
+            with self._lock, (self.folder / EVENTS_FILE).open("a") as out:
                 out.write("\n".join(lines) + "\n")
-
-    def _ends_with_newline(self) -> bool:
-        with (self.folder / EVENTS_FILE).open("rb") as saved:
-            saved.seek(-1, 2)
-            return saved.read(1) == b"\n"
 
     def saved_items(self) -> list[dict[str, Any]]:
         """The items as the saved log leaves them: later lines replace or remove earlier ones."""

@@ -33,6 +33,7 @@ def test_a_line_cut_short_by_a_kill_costs_only_itself(tmp_path: Path) -> None:
     with (tmp_path / EVENTS_FILE).open("a") as saved:
         saved.write('{"pk": {"S": "torn"}, "sk"')  # the process died mid-write
 
-    state.append_changes([insert("after")])  # the next run goes on
+    next_run = LocalState(tmp_path)
+    next_run.append_changes([insert("after")])
 
-    assert sorted(item["pk"]["S"] for item in state.saved_items()) == ["after", "kept"]
+    assert sorted(item["pk"]["S"] for item in next_run.saved_items()) == ["after", "kept"]
