@@ -50,7 +50,7 @@ def cost_of_a_message(
     envelope = sent.message
     assert envelope is not None
     before = views.calls
-    StreamProjector(views, NoBus()).handle(envelope.stream, lambda: envelope)
+    StreamProjector(views, NoBus()).project_events([envelope])
     key = {"pk": {"S": envelope.stream}, "sk": {"N": "0"}}
     head = store.dynamodb.get_item(TableName=store.table, Key=key)["Item"]
     return views.calls - before, len(head["state"]["S"])

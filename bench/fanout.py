@@ -65,9 +65,7 @@ def measure(bystanders: int, members: int, tabs: int) -> tuple[float, float, int
         connections.add(f"bystander{i}", f"bystander{i}-tab", now)
     sent = chat.send(people[0], room.room_id, "hello everyone")
     assert sent.message is not None
-    projector = StreamProjector(views, NoBus())
-    for envelope in events.read_stream("room#" + room.room_id):
-        projector.handle(envelope.stream, lambda e=envelope: e)  # type: ignore[misc]
+    StreamProjector(views, NoBus()).project_events(list(events.read_stream("room#" + room.room_id)))
 
     reads, poster = count_reads(dynamodb), CountingPoster()
     body = detail(sent.message)

@@ -42,7 +42,9 @@ class StreamMappings(pulumi.ComponentResource):
                 bisect_batch_on_function_error=m.bisect_on_error,
                 maximum_retry_attempts=m.max_retries,
                 maximum_record_age_in_seconds=m.max_record_age_s,
-                # One batch per shard at a time: a stream's events are projected in version order.
+                # One batch per shard at a time: above 1, Lambda keeps order per item (pk + sk)
+                # only, and each event is an item, so a room's events could be projected out of
+                # order. The projector instead projects a batch's rooms side by side.
                 parallelization_factor=1,
                 destination_config={
                     "on_failure": {"destination_arn": args.queues[m.on_failure_queue].arn}

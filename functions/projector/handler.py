@@ -1,9 +1,12 @@
-"""Projector: the events table's DynamoDB Stream -> views table + EventBridge."""
+"""Projector: the events table's DynamoDB Stream -> views table + EventBridge.
+
+The batch is projected first (each room in order, rooms side by side); Powertools then reports
+each record's outcome as Lambda's partial batch response."""
 
 from __future__ import annotations
 
 import os
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -37,21 +40,33 @@ def _stores() -> tuple[DynamoViewStore, EventBridgeBus]:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    projector = StreamProjector(*_stores())
+    images = {
+        record["dynamodb"]["SequenceNumber"]: image
+        for record in event["Records"]
+        if (image := event_image(record)) is not None
+    }
+    outcomes = dict(
+        zip(
+            images,
+            StreamProjector(*_stores()).project(
+                [(image["pk"]["S"], partial(from_event_item, image)) for image in images.values()]
+            ),
+            strict=True,
+        )
+    )
 
     def record_handler(record: DynamoDBRecord) -> None:
-        image = event_image(record.raw_event)
-        if image is None:  # a stream head, command record, membership, tombstone or TTL removal
+        sequence = _sequence(record)
+        if sequence not in outcomes:  # a stream head, command record, tombstone or TTL removal
             metrics.add_metric(name="RecordsSkipped", unit=MetricUnit.Count, value=1)
             return
-        try:
-            projector.handle(image["pk"]["S"], lambda: from_event_item(image))
-        except UnknownEvent as error:
-            logger.error("undecodable event record", sequence=_sequence(record), reason=str(error))
-            raise
-        except HeldBack:
-            logger.warning("held back behind a failed event", sequence=_sequence(record))
-            raise
+        failure = outcomes[sequence]
+        if isinstance(failure, UnknownEvent):
+            logger.error("undecodable event record", sequence=sequence, reason=str(failure))
+        elif isinstance(failure, HeldBack):
+            logger.warning("held back behind a failed event", sequence=sequence)
+        if failure is not None:
+            raise failure
         metrics.add_metric(name="EventsProjected", unit=MetricUnit.Count, value=1)
 
     return process_partial_response(

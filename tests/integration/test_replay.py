@@ -39,9 +39,9 @@ def live(event_store: DynamoEventStore, view_store: DynamoViewStore) -> ChatServ
     chat.mark_read("bob", room.room_id, 3)
     dm = chat.open_dm("bob", "carol")
     chat.send("carol", dm.room_id, "hey bob")
-    projector = StreamProjector(view_store, NoBus())
-    for envelope in sorted(event_store.scan(), key=lambda e: (e.at, e.stream, e.version)):
-        projector.handle(envelope.stream, lambda e=envelope: e)  # type: ignore[misc]
+    StreamProjector(view_store, NoBus()).project_events(
+        sorted(event_store.scan(), key=lambda e: (e.at, e.stream, e.version))
+    )
     return chat
 
 
