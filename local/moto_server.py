@@ -13,7 +13,8 @@ Costs that grow with data are cut as well: moto's Query reads and sorts the whol
 one partition (DynamoDB reads the partition only); its response serializer walks every attribute
 value of every item through the service model (~0.5 ms an item, most of a Query's time), though
 the values are already in their wire shape; it parses the same update expression twice per
-request; and its dispatcher lists its own package folder on every request.
+request; EventBridge builds a JSONPath parser (grammar tables and all) for every path of every
+target of every event; and its dispatcher lists its own package folder on every request.
 
 Run: `python -m local.moto_server --port 5000` (binds 127.0.0.1).
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import inspect
 import logging
 import signal
@@ -30,6 +32,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import jsonpath_ng.ext
 from moto import backends
 from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.comparisons import get_filter_expression
@@ -238,6 +241,8 @@ def install() -> None:
     # moto lists its package folder on every request, under the dispatcher's lock.
     backends.list_of_moto_modules = functools.cache(lambda: tuple(_list_of_moto_modules()))
     BaseJSONSerializer._serialize_type_structure = _serialize_structure  # type: ignore[method-assign]
+    # A parsed JSONPath is only used to find values; moto imports `parse` at each call.
+    jsonpath_ng.ext.parse = functools.lru_cache(256)(jsonpath_ng.ext.parse)  # type: ignore[attr-defined]
     # Its result is only ever read (validators deep-copy it first), so one parse per expression.
     UpdateExpressionParser.make = staticmethod(
         functools.lru_cache(1024)(UpdateExpressionParser.make)
@@ -259,6 +264,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
+    # moto's modules and service models live as long as the server: Python's full collections
+    # need not walk them again (each such pause holds up every request).
+    gc.collect()
+    gc.freeze()
     host, port = server.get_host_and_port()
     print(f"moto listening on http://{host}:{port}", flush=True)
     stopped = threading.Event()

@@ -46,7 +46,7 @@ class StreamReader:
                 page = self.streams.get_records(ShardIterator=iterator, Limit=limit)
                 iterator = page.get("NextShardIterator")
                 records.extend(map(as_lambda_record, page["Records"]))
-                if not page["Records"]:
+                if len(page["Records"]) < limit:  # all there was; what comes next, the next poll
                     break
             self.iterators[shard] = iterator
         return records
