@@ -14,7 +14,8 @@ one partition (DynamoDB reads the partition only); its response serializer walks
 value of every item through the service model (~0.5 ms an item, most of a Query's time), though
 the values are already in their wire shape; it parses the same update expression twice per
 request; EventBridge builds a JSONPath parser (grammar tables and all) for every path of every
-target of every event; and its dispatcher lists its own package folder on every request.
+target of every event; and its dispatcher lists its own package folder and a handler's methods on
+every request.
 
 Run: `python -m local.moto_server --port 5000` (binds 127.0.0.1).
 """
@@ -33,8 +34,10 @@ from collections.abc import Callable
 from typing import Any
 
 import jsonpath_ng.ext
+import moto.core.responses
 from moto import backends
 from moto.core.serialize import BaseJSONSerializer
+from moto.core.utils import method_names_from_class
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     MultipleTransactionsException,
@@ -238,8 +241,10 @@ _streams_get_records = DynamoDBStreamsBackend.get_records
 
 def install() -> None:
     """Patch moto's DynamoDB backend in this process (the server's, never a client's)."""
-    # moto lists its package folder on every request, under the dispatcher's lock.
+    # moto lists its package folder on every request, under the dispatcher's lock, and lists a
+    # handler class's methods (inspect.getmembers) to find each request's action.
     backends.list_of_moto_modules = functools.cache(lambda: tuple(_list_of_moto_modules()))
+    moto.core.responses.method_names_from_class = functools.cache(method_names_from_class)  # type: ignore[attr-defined]
     BaseJSONSerializer._serialize_type_structure = _serialize_structure  # type: ignore[method-assign]
     # A parsed JSONPath is only used to find values; moto imports `parse` at each call.
     jsonpath_ng.ext.parse = functools.lru_cache(256)(jsonpath_ng.ext.parse)  # type: ignore[attr-defined]

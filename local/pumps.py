@@ -143,6 +143,7 @@ class BusPump(threading.Thread):
         self.lock = threading.Lock()
         self.backlog: dict[str, deque[dict[str, Any]]] = {}  # a room's is there while it drains
         self.in_flight = 0
+        self.settled: list[str] = []  # receipt handles of handled events, deleted ten at a time
 
     def run(self) -> None:
         with ThreadPoolExecutor(max_workers=CONCURRENT_INVOCATIONS) as pool:
@@ -166,6 +167,8 @@ class BusPump(threading.Thread):
                         self.backlog.setdefault(room, deque()).append(message)
                     if not draining:
                         pool.submit(self._drain, room)
+                self._delete_settled()
+        self._delete_settled()
 
     def _drain(self, room: str) -> None:
         while True:
@@ -177,14 +180,28 @@ class BusPump(threading.Thread):
                 message = queue[0]
             try:
                 self._deliver(message)
-                self.sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
             except Exception:  # the event comes back when its visibility times out
                 log.exception("bus pump for %s: could not settle an event", self.rule.name)
+            else:
+                with self.lock:
+                    self.settled.append(message["ReceiptHandle"])
             with self.lock:
                 queue.popleft()
                 self.in_flight -= 1
+
+    def _delete_settled(self) -> None:
+        """Delete handled events from the queue; one that is not comes back after its visibility
+        timeout and is delivered again (at least once, as EventBridge)."""
+        while True:
+            with self.lock:
+                handles, self.settled = self.settled[:10], self.settled[10:]
+            if not handles:
+                return
+            entries = [{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(handles)]
+            try:
+                self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            except Exception:
+                log.exception("bus pump for %s: could not delete handled events", self.rule.name)
 
     def _deliver(self, message: dict[str, Any]) -> None:
         event = json.loads(message["Body"])

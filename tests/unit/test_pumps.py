@@ -169,8 +169,9 @@ class Queue:
         )
         return {"Messages": got}
 
-    def delete_message(self, QueueUrl: str, ReceiptHandle: str) -> None:
-        self.deleted.append(ReceiptHandle)
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> None:
+        assert len(Entries) <= 10
+        self.deleted.extend(entry["ReceiptHandle"] for entry in Entries)
 
     def send_message(self, QueueUrl: str, MessageBody: str) -> None:
         self.dead.append(json.loads(MessageBody))
