@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import gc
 import inspect
 import logging
 import signal
@@ -50,6 +49,8 @@ from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ig
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from local.quiet_gc import keep_collections_quiet
 
 _LOCK = threading.RLock()
 _MAX_TRANSACTION_ITEMS = 100
@@ -269,10 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
-    # moto's modules and service models live as long as the server: Python's full collections
-    # need not walk them again (each such pause holds up every request).
-    gc.collect()
-    gc.freeze()
+    keep_collections_quiet()
     host, port = server.get_host_and_port()
     print(f"moto listening on http://{host}:{port}", flush=True)
     stopped = threading.Event()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import gc
 import json
 import os
 import signal
@@ -29,6 +28,7 @@ from local.persistence import Journal, LocalState
 from local.provision import Stage as Provisioned
 from local.provision import provision
 from local.pumps import BusPump, StreamPump, bus_target_queue
+from local.quiet_gc import keep_collections_quiet
 from local.streams import StreamReader
 
 REGION = "us-east-1"
@@ -149,7 +149,7 @@ class LocalStage:
                 self.add_user(user, password)
         for saved in self.state.users() if self.state else []:
             self.add_user(saved["username"], saved["password"], saved["attributes"])
-        freeze_what_start_up_made()
+        keep_collections_quiet()
 
     def _start_pumps(self, stage: Provisioned, from_now: bool) -> list[StreamPump]:
         """The event-source mappings and the bus rules' targets, running before any request."""
@@ -232,14 +232,6 @@ class LocalStage:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-
-
-def freeze_what_start_up_made() -> None:
-    """Modules, botocore's service models and the functions' first instances live as long as the
-    stage: collected once and frozen, Python's full collections no longer walk them (they paused
-    every thread of the stage for 100-200 ms at a time, the worst of its latency)."""
-    gc.collect()
-    gc.freeze()
 
 
 def wake(pumps: list[StreamPump]) -> None:
