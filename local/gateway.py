@@ -35,6 +35,9 @@ from local.s3_post import PolicyRefused, check_policy, check_signature
 
 MAX_FRAME_BYTES = 32 * 1024
 MAX_MESSAGE_BYTES = 128 * 1024
+MAX_HTTP_BODY_BYTES = 10 * 1024 * 1024  # HTTP API's payload quota
+MAX_POST_BYTES = 128 * 1024  # @connections PostToConnection's data
+MAX_COGNITO_BODY_BYTES = 1024 * 1024
 IDLE_TIMEOUT_S = 600
 MAX_CONNECTION_S = 2 * 3600
 UPLOAD_FORM_OVERHEAD = 64 * 1024  # the policy, its signature and the other form fields
@@ -99,7 +102,12 @@ class Gateway:
                 {"__type": "NotAuthorizedException", "message": f"{target} needs credentials"},
                 status_code=400,
             )
-        body = await request.body()
+        body = await body_within(request, MAX_COGNITO_BODY_BYTES)
+        if body is None:
+            return JSONResponse(
+                {"__type": "InvalidParameterException", "message": "request too large"},
+                status_code=400,
+            )
         headers = {
             k: v for k, v in request.headers.items() if k.lower() not in {"host", "content-length"}
         }
@@ -143,7 +151,10 @@ class Gateway:
             except InvalidToken:
                 return JSONResponse({"message": "Unauthorized"}, status_code=401)
             claims = self._claims(token, identity.user_id)
-        body = (await request.body()).decode(errors="replace") or None
+        raw = await body_within(request, MAX_HTTP_BODY_BYTES)
+        if raw is None:
+            return JSONResponse({"message": "Request Entity Too Large"}, status_code=413)
+        body = raw.decode(errors="replace") or None
         event = http_event(
             method,
             path,
@@ -211,7 +222,13 @@ class Gateway:
 
     async def post_to_connection(self, request: Request) -> Response:
         outbox = self.sockets.get(request.path_params["connection_id"])
-        data = await request.body()
+        data = await body_within(request, MAX_POST_BYTES)
+        if data is None:
+            return JSONResponse(
+                {"message": "Request Entity Too Large"},
+                status_code=413,
+                headers={"x-amzn-ErrorType": "PayloadTooLargeException"},
+            )
         if outbox is None or not outbox.put(data.decode(errors="replace")):
             return JSONResponse(
                 {"message": "Gone"}, status_code=410, headers={"x-amzn-ErrorType": "GoneException"}
@@ -352,6 +369,20 @@ def _action(text: str) -> str:
 
 
 UI_ROOT = Path(__file__).resolve().parents[1] / "ui"
+
+
+async def body_within(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None once it is over `limit` bytes (declared or streamed): refused
+    before it is all read, as API Gateway does."""
+    if int(request.headers.get("content-length") or 0) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def ui_build(root: Path = UI_ROOT) -> Path | None:

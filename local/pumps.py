@@ -7,9 +7,11 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from moto.events.models import EventPattern
@@ -40,8 +42,9 @@ class StreamPump(threading.Thread):
     As Lambda's event source mapping does: a reported failure is retried from the first failed
     record (the checkpoint); a function error (it raised, as Powertools does when every record
     of a batch failed) bisects the batch when the mapping says so,
-    and once a single record keeps failing past the mapping's retries it goes to the on-failure
-    queue and the shard moves on (splitting a batch does not count as a retry). `wake` lets a
+    and once a single record keeps failing past the mapping's retries, or is older than the
+    mapping's maximum record age, Lambda's description of it goes to the on-failure queue and the
+    shard moves on (splitting a batch does not count as a retry). `wake` lets a
     writer say "records are waiting" so that nobody waits for the next poll."""
 
     def __init__(
@@ -63,6 +66,7 @@ class StreamPump(threading.Thread):
         self.wake = threading.Event()
         self.pending: list[Record] = []
         self.attempts = 0
+        self.function_error = False  # the last failure was the function's, not a reported one
         self.batch_limit = mapping.batch_size
 
     def run(self) -> None:
@@ -85,8 +89,12 @@ class StreamPump(threading.Thread):
         )
         if not self.pending:
             return False
+        if self._too_old(self.pending[0]):
+            self._give_up("RecordAgeExceeded")
+            return True
         batch = self.pending[: self.batch_limit]
         failed = self._deliver(batch)
+        self.function_error = failed is None
         if failed is None:  # a function error: bisect, or retry the whole batch
             if self.mapping.bisect_on_error and len(batch) > 1:
                 self.batch_limit = max(1, len(batch) // 2)
@@ -99,17 +107,33 @@ class StreamPump(threading.Thread):
         self.pending = self.pending[failed:]
         self.attempts += 1
         if self.attempts > self.mapping.max_retries:
-            poison = self.pending.pop(0)
-            log.error(
-                "stream pump: record %s failed %d times, sent to the on-failure queue",
-                poison["dynamodb"]["SequenceNumber"],
-                self.attempts,
-            )
-            self.dead_letter(poison)
-            self.attempts = 0
+            self._give_up("RetryAttemptsExhausted")
         else:
             self.stopped.wait(backoff(self.attempts))
         return True
+
+    def _too_old(self, record: Record) -> bool:
+        created = record["dynamodb"].get("ApproximateCreationDateTime")
+        return created is not None and time.time() - created > self.mapping.max_record_age_s
+
+    def _give_up(self, condition: str) -> None:
+        """The first waiting record goes to the on-failure queue, described as Lambda describes
+        it there (the record itself stays in the stream and the log), and the shard moves on."""
+        poison = self.pending.pop(0)
+        sequence = poison["dynamodb"]["SequenceNumber"]
+        log.error("stream pump: record %s sent to the on-failure queue (%s)", sequence, condition)
+        self.dead_letter(
+            failure_record(
+                self.mapping,
+                self.reader.stream_arn,
+                self.reader.shard_of(sequence),
+                poison,
+                condition,
+                invocations=self.attempts,
+                function_error=self.function_error,
+            )
+        )
+        self.attempts = 0
 
     def _deliver(self, batch: list[Record]) -> int | None:
         """Index of the first failed record (len(batch) when none failed), None on a function
@@ -124,6 +148,45 @@ class StreamPump(threading.Thread):
             if record["dynamodb"]["SequenceNumber"] in failures:
                 return index
         return len(batch)
+
+
+def failure_record(
+    mapping: StreamMapping,
+    stream_arn: str,
+    shard: str,
+    record: Record,
+    condition: str,
+    invocations: int,
+    function_error: bool,
+) -> dict[str, Any]:
+    """What Lambda sends a stream mapping's on-failure destination: not the record, but where it
+    is in the stream (`DDBStreamBatchInfo`), so the record is read from the stream or the log."""
+    sequence = record["dynamodb"]["SequenceNumber"]
+    created = record["dynamodb"].get("ApproximateCreationDateTime", time.time())
+    arrival = datetime.fromtimestamp(created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+    if function_error:
+        response["functionError"] = "Unhandled"
+    return {
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{mapping.function}",
+            "condition": condition,
+            "approximateInvokeCount": invocations,
+        },
+        "responseContext": response,
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "DDBStreamBatchInfo": {
+            "shardId": shard,
+            "startSequenceNumber": sequence,
+            "endSequenceNumber": sequence,
+            "approximateArrivalOfFirstRecord": arrival,
+            "approximateArrivalOfLastRecord": arrival,
+            "batchSize": 1,
+            "streamArn": stream_arn,
+        },
+    }
 
 
 class BusPump(threading.Thread):
@@ -141,7 +204,8 @@ class BusPump(threading.Thread):
         self.sqs = sqs or client("sqs")
         self.stopped = threading.Event()
         self.lock = threading.Lock()
-        self.backlog: dict[str, deque[dict[str, Any]]] = {}  # a room's is there while it drains
+        # a room's received events, there while it drains: the message and its decoded body
+        self.backlog: dict[str, deque[tuple[dict[str, Any], dict[str, Any] | None]]] = {}
         self.in_flight = 0
         self.settled: list[str] = []  # receipt handles of handled events, deleted ten at a time
 
@@ -160,11 +224,12 @@ class BusPump(threading.Thread):
                     self.stopped.wait(0.5)
                     continue
                 for message in got.get("Messages", []):
-                    room = _room_of(message)
+                    event = _event_of(message)
+                    room = str(event.get("detail", {}).get("room_id", "")) if event else ""
                     with self.lock:
                         self.in_flight += 1
                         draining = room in self.backlog
-                        self.backlog.setdefault(room, deque()).append(message)
+                        self.backlog.setdefault(room, deque()).append((message, event))
                     if not draining:
                         pool.submit(self._drain, room)
                 self._delete_settled()
@@ -177,12 +242,13 @@ class BusPump(threading.Thread):
                 if not queue:
                     del self.backlog[room]
                     return
-                message = queue[0]
+                message, event = queue[0]
             try:
-                self._deliver(message)
+                settled = self._deliver(message, event)
             except Exception:  # the event comes back when its visibility times out
                 log.exception("bus pump for %s: could not settle an event", self.rule.name)
-            else:
+                settled = False
+            if settled:
                 with self.lock:
                     self.settled.append(message["ReceiptHandle"])
             with self.lock:
@@ -203,26 +269,34 @@ class BusPump(threading.Thread):
             except Exception:
                 log.exception("bus pump for %s: could not delete handled events", self.rule.name)
 
-    def _deliver(self, message: dict[str, Any]) -> None:
-        event = json.loads(message["Body"])
-        deadline = time.monotonic() + self.rule.max_event_age_s
-        for attempt in range(self.rule.max_retries + 1):
-            try:
-                self.invoke(event)
-                return
-            except Exception:
-                log.warning("bus pump: %s failed (attempt %d)", self.rule.function, attempt + 1)
-            if time.monotonic() > deadline or self.stopped.wait(backoff(attempt)):
-                break
-        log.error("bus pump: event %s sent to %s's DLQ", event.get("id"), self.rule.name)
+    def _deliver(self, message: dict[str, Any], event: dict[str, Any] | None) -> bool:
+        """Invoke the function as the retry policy says; False when the pump stops meanwhile (the
+        event stays in the queue for the next run)."""
+        if event is None:
+            log.error("bus pump: a message that is no event sent to %s's DLQ", self.rule.name)
+        else:
+            deadline = time.monotonic() + self.rule.max_event_age_s
+            for attempt in range(self.rule.max_retries + 1):
+                try:
+                    self.invoke(event)
+                    return True
+                except Exception:
+                    log.warning("bus pump: %s failed (attempt %d)", self.rule.function, attempt + 1)
+                if attempt == self.rule.max_retries or time.monotonic() > deadline:
+                    break
+                if self.stopped.wait(backoff(attempt)):
+                    return False
+            log.error("bus pump: event %s sent to %s's DLQ", event.get("id"), self.rule.name)
         self.sqs.send_message(QueueUrl=self.dlq_url, MessageBody=message["Body"])
+        return True
 
 
-def _room_of(message: dict[str, Any]) -> str:
+def _event_of(message: dict[str, Any]) -> dict[str, Any] | None:
     try:
-        return str(json.loads(message["Body"]).get("detail", {}).get("room_id", ""))
-    except (ValueError, AttributeError):
-        return ""
+        event = json.loads(message["Body"])
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
 
 
 def bus_target_queue(rule: BusRule, bus: str, prefix: str) -> str:

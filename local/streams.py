@@ -24,6 +24,7 @@ class StreamReader:
         # LATEST: skip what is already in the stream (a restored log is replayed, not re-projected)
         self.start = "LATEST" if from_now else "TRIM_HORIZON"
         self.shards: list[str] = []
+        self.first_sequence: dict[str, int] = {}
         self.shards_seen_at = float("-inf")
         if from_now:  # "now" is when the reader is made, not when it first polls
             for shard in self._shards():
@@ -33,9 +34,23 @@ class StreamReader:
         # Shards come and go rarely; Lambda too looks for new ones now and then, not every poll.
         if time.monotonic() - self.shards_seen_at > SHARD_REFRESH_S:
             description = self.streams.describe_stream(StreamArn=self.stream_arn)
-            self.shards = [shard["ShardId"] for shard in description["StreamDescription"]["Shards"]]
+            shards = description["StreamDescription"]["Shards"]
+            self.shards = [shard["ShardId"] for shard in shards]
+            self.first_sequence = {
+                shard["ShardId"]: int(shard["SequenceNumberRange"]["StartingSequenceNumber"])
+                for shard in shards
+            }
             self.shards_seen_at = time.monotonic()
         return self.shards
+
+    def shard_of(self, sequence_number: str) -> str:
+        """The shard a record was read from: the last to start at or before its number."""
+        started = [
+            (first, shard)
+            for shard, first in self.first_sequence.items()
+            if first <= int(sequence_number)
+        ]
+        return max(started)[1] if started else ""
 
     def poll(self, limit: int = 100) -> list[dict[str, Any]]:
         """The records written since the last poll, in shard order, as GetRecords returned them."""

@@ -154,6 +154,33 @@ def test_the_http_api_refuses_a_request_without_a_token(stage: LocalStage) -> No
     assert response.status_code == 401
 
 
+@pytest.mark.parametrize("chunked", [False, True], ids=["declared", "chunked"])
+def test_an_http_request_over_10_mb_is_refused_before_any_function_runs(
+    stage: LocalStage, chunked: bool
+) -> None:
+    body = b"x" * (gateway.MAX_HTTP_BODY_BYTES + 1)
+    data: Any = iter([body[:1_000_000], body[1_000_000:]]) if chunked else body
+
+    response = requests.post(
+        f"{stage.base}/api/rooms",
+        data=data,
+        headers={"Authorization": f"Bearer {token(stage, 'alice')}"},
+        timeout=30,
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {"message": "Request Entity Too Large"}
+
+
+def test_a_post_over_128_kb_to_a_connection_is_refused_as_payload_too_large(
+    stage: LocalStage,
+) -> None:
+    posts = boto3.client("apigatewaymanagementapi", endpoint_url=stage.base)
+
+    with pytest.raises(posts.exceptions.PayloadTooLargeException):
+        posts.post_to_connection(ConnectionId="any", Data=b"x" * (gateway.MAX_POST_BYTES + 1))
+
+
 def test_edits_and_deletes_reach_the_other_members(stage: LocalStage) -> None:
     room = api(stage, "alice", "POST", "/rooms", {"name": "Edits", "members": ["bob"]})["room_id"]
     with socket(stage, "bob") as bob:

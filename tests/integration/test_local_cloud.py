@@ -177,3 +177,16 @@ def test_every_kind_of_attribute_value_reads_back_as_written_from_items_queries_
     assert got == expected
     assert queried == batch == [expected]
     assert streamed == [{**key, **EVERY_KIND}, expected]
+
+
+def test_the_stream_reader_names_the_shard_each_record_came_from(stage: Stage) -> None:
+    reader = StreamReader(stage.events_stream_arn)
+    client("dynamodb").put_item(
+        TableName=stage.tables["events"], Item={"pk": {"S": "where"}, "sk": {"N": "1"}}
+    )
+    (record,) = reader.poll()
+    shards = client("dynamodbstreams").describe_stream(StreamArn=stage.events_stream_arn)[
+        "StreamDescription"
+    ]["Shards"]
+
+    assert reader.shard_of(record["dynamodb"]["SequenceNumber"]) == shards[-1]["ShardId"]

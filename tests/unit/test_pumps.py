@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,19 +25,27 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pumps, "backoff", lambda attempt: 0.0)
 
 
-def record(seq: int, sk: int | None = None, event_name: str = "INSERT") -> dict[str, Any]:
+def record(
+    seq: int, sk: int | None = None, event_name: str = "INSERT", created: float | None = None
+) -> dict[str, Any]:
     return {
         "eventName": event_name,
         "dynamodb": {
             "Keys": {"pk": {"S": "room#r1"}, "sk": {"N": str(seq if sk is None else sk)}},
             "SequenceNumber": f"{seq:06d}",
+            "ApproximateCreationDateTime": float(int(time.time() if created is None else created)),
         },
     }
 
 
 class Reader:
+    stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/t-events/stream/2026-11-25"
+
     def __init__(self, *batches: list[dict[str, Any]]) -> None:
         self.batches = list(batches)
+
+    def shard_of(self, sequence_number: str) -> str:
+        return "shardId-1"
 
     def poll(self) -> list[dict[str, Any]]:
         return self.batches.pop(0) if self.batches else []
@@ -103,14 +113,39 @@ def test_a_record_failing_past_the_retries_goes_to_the_on_failure_queue_and_the_
     None
 ):
     function = Function(fail={2: 1000})
-    pump, dead = make_pump(function, [record(1), record(2), record(3)])
+    poison = record(2)
+    pump, dead = make_pump(function, [record(1), poison, record(3)])
+    arrived = datetime.fromtimestamp(poison["dynamodb"]["ApproximateCreationDateTime"], UTC)
 
     pump_all(pump)
 
-    assert [r["dynamodb"]["SequenceNumber"] for r in dead] == ["000002"]
+    (failure,) = dead
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["DDBStreamBatchInfo"] == {
+        "shardId": "shardId-1",
+        "startSequenceNumber": "000002",
+        "endSequenceNumber": "000002",
+        "approximateArrivalOfFirstRecord": arrived.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "approximateArrivalOfLastRecord": arrived.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "batchSize": 1,
+        "streamArn": Reader.stream_arn,
+    }
     assert function.projected == [1, 3]
     attempts_on_2 = sum(2 in batch for batch in function.batches)
     assert attempts_on_2 == 1 + MAPPING.max_retries
+
+
+def test_a_record_older_than_the_mappings_maximum_age_is_not_delivered() -> None:
+    function = Function()
+    stale = record(1)
+    stale["dynamodb"]["ApproximateCreationDateTime"] = time.time() - MAPPING.max_record_age_s - 60
+    pump, dead = make_pump(function, [stale, record(2)])
+
+    pump_all(pump)
+
+    assert function.projected == [2]
+    assert [d["requestContext"]["condition"] for d in dead] == ["RecordAgeExceeded"]
+    assert dead[0]["DDBStreamBatchInfo"]["startSequenceNumber"] == "000001"
 
 
 def test_a_function_error_bisects_the_batch_until_it_goes_through() -> None:
@@ -161,6 +196,7 @@ class Queue:
         ]
         self.deleted: list[str] = []
         self.dead: list[dict[str, Any]] = []
+        self.dead_bodies: list[str] = []
 
     def receive_message(self, **_: Any) -> dict[str, Any]:
         got, self.messages = (
@@ -174,7 +210,9 @@ class Queue:
         self.deleted.extend(entry["ReceiptHandle"] for entry in Entries)
 
     def send_message(self, QueueUrl: str, MessageBody: str) -> None:
-        self.dead.append(json.loads(MessageBody))
+        self.dead_bodies.append(MessageBody)
+        if MessageBody.startswith("{") and MessageBody.endswith("}"):
+            self.dead.append(json.loads(MessageBody))
 
 
 def bus_event(room: str, seq: int) -> dict[str, Any]:
@@ -249,3 +287,35 @@ def test_a_room_whose_event_is_being_retried_does_not_hold_other_rooms_back() ->
 
     assert seen_while_retrying == [True]
     assert sorted(queue.deleted) == ["0", "1"] and queue.dead == []
+
+
+def test_a_message_that_is_no_event_goes_straight_to_the_dlq() -> None:
+    invoked: list[Any] = []
+    queue = Queue([])
+    queue.messages = [{"Body": "{not json", "ReceiptHandle": "0"}]
+
+    run_bus_pump(queue, invoked.append)
+
+    assert invoked == [] and queue.deleted == ["0"]
+    assert queue.dead_bodies == ["{not json"]
+
+
+def test_an_event_being_retried_when_the_pump_stops_stays_in_the_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pumps, "backoff", lambda attempt: 60.0)
+    failed_once = threading.Event()
+
+    def invoke(event: dict[str, Any]) -> None:
+        failed_once.set()
+        raise RuntimeError("a connection is unreachable")
+
+    queue = Queue([bus_event("r1", 1)])
+    pump = BusPump(RULE, "target", "dlq", invoke, sqs=queue)
+    pump.start()
+    assert failed_once.wait(timeout=5)
+    pump.stopped.set()
+    pump.join(timeout=5)
+
+    assert not pump.is_alive()
+    assert queue.deleted == [] and queue.dead == []
