@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import itertools
+import logging
 import sys
 import threading
 import uuid
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from aws_lambda_powertools import Metrics
+from aws_lambda_powertools import Logger, Metrics
 from starlette.concurrency import run_in_threadpool
 
 from components.topology import FUNCTIONS
@@ -59,6 +60,24 @@ def _own_metrics_state() -> Iterator[None]:
             setattr(Metrics, name, value)
 
 
+@contextmanager
+def _own_loggers(instance_name: str) -> Iterator[None]:
+    """Powertools' Logger writes through the stdlib logger named after its service, and keeps the
+    invocation's keys (request id, cold start) on that logger's formatter: instances of one
+    function would share them. A logger made here is named after its instance instead; the
+    service in each line stays the function's."""
+    get_logger = Logger._get_logger
+
+    def instance_logger(self: Logger) -> logging.Logger:
+        return logging.getLogger(f"{self.service}@{instance_name}")
+
+    Logger._get_logger = instance_logger  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Logger._get_logger = get_logger  # type: ignore[method-assign]
+
+
 def cold_start(handler_path: str) -> Handler:
     """A new instance: the handler's module executed afresh, with globals of its own. It is
     registered under a name of its own, since msgspec and typing resolve a module's annotations
@@ -73,7 +92,7 @@ def cold_start(handler_path: str) -> Handler:
         raise ImportError(f"cannot load {found_spec.origin}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[instance_name] = module
-    with _cold_starts, _own_metrics_state():
+    with _cold_starts, _own_metrics_state(), _own_loggers(instance_name):
         spec.loader.exec_module(module)
     found: Handler = getattr(module, attribute)
     return found

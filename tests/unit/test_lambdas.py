@@ -81,3 +81,14 @@ def test_instances_of_a_function_keep_their_metrics_apart() -> None:
 
     assert "FramesSent" in first.metrics.metric_set
     assert second.metrics.metric_set == {}
+
+
+def test_instances_of_a_function_keep_their_log_keys_apart() -> None:
+    handler = "functions.broadcaster.handler.lambda_handler"
+    first, second = (sys.modules[cold_start(handler).__module__] for _ in range(2))
+
+    first.logger.append_keys(function_request_id="first-request")
+
+    assert first.logger.get_current_keys().get("function_request_id") == "first-request"
+    assert "function_request_id" not in second.logger.get_current_keys()
+    assert first.logger.service == second.logger.service == "broadcaster"
