@@ -3,6 +3,7 @@ the events stream -> projector, and the bus rule -> SQS -> broadcaster."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -11,6 +12,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -189,12 +191,23 @@ def failure_record(
     }
 
 
+@dataclass
+class Received:
+    """An event taken from the target queue, and how its delivery is going."""
+
+    message: dict[str, Any]
+    event: dict[str, Any] | None  # None: the body is not an event
+    deadline: float  # past the rule's maximum event age, it is not retried again
+    attempts: int = 0
+
+
 class BusPump(threading.Thread):
     """The rule's target, fed through a queue: each event invokes the function, and a failure is
     retried with backoff as the rule's retry policy says (attempts and event age), then the
     event goes to the rule's DLQ. Each room's events go one after another, in the order they
     came (members get a room's frames in seq order), and rooms go side by side: a room whose
-    event is being retried holds back only its own later events."""
+    event is being retried holds back only its own later events, and waits for its next attempt
+    without holding a worker (other rooms go on even when every worker's room is failing)."""
 
     def __init__(
         self, rule: BusRule, queue_url: str, dlq_url: str, invoke: Invoke, sqs: Any = None
@@ -204,13 +217,14 @@ class BusPump(threading.Thread):
         self.sqs = sqs or client("sqs")
         self.stopped = threading.Event()
         self.lock = threading.Lock()
-        # a room's received events, there while it drains: the message and its decoded body
-        self.backlog: dict[str, deque[tuple[dict[str, Any], dict[str, Any] | None]]] = {}
+        self.backlog: dict[str, deque[Received]] = {}  # a room's is there while it drains
         self.in_flight = 0
         self.settled: list[str] = []  # receipt handles of handled events, deleted ten at a time
+        self.workers = ThreadPoolExecutor(CONCURRENT_INVOCATIONS, thread_name_prefix=self.name)
+        self.timers: set[threading.Timer] = set()  # rooms waiting for a retry
 
     def run(self) -> None:
-        with ThreadPoolExecutor(max_workers=CONCURRENT_INVOCATIONS) as pool:
+        try:
             while not self.stopped.is_set():
                 if self.in_flight >= MAX_IN_FLIGHT:
                     self.stopped.wait(0.01)
@@ -224,36 +238,94 @@ class BusPump(threading.Thread):
                     self.stopped.wait(0.5)
                     continue
                 for message in got.get("Messages", []):
-                    event = _event_of(message)
-                    room = str(event.get("detail", {}).get("room_id", "")) if event else ""
-                    with self.lock:
-                        self.in_flight += 1
-                        draining = room in self.backlog
-                        self.backlog.setdefault(room, deque()).append((message, event))
-                    if not draining:
-                        pool.submit(self._drain, room)
+                    self._take(message)
                 self._delete_settled()
-        self._delete_settled()
+        finally:
+            with self.lock:
+                for timer in self.timers:
+                    timer.cancel()
+            self.workers.shutdown(wait=True)
+            self._delete_settled()
+
+    def _take(self, message: dict[str, Any]) -> None:
+        event = _event_of(message)
+        room = str(event.get("detail", {}).get("room_id", "")) if event else ""
+        received = Received(message, event, time.monotonic() + self.rule.max_event_age_s)
+        with self.lock:
+            self.in_flight += 1
+            draining = room in self.backlog
+            self.backlog.setdefault(room, deque()).append(received)
+        if not draining:
+            self.workers.submit(self._drain, room)
 
     def _drain(self, room: str) -> None:
-        while True:
+        """Deliver the room's events in order until none is left, or its first one must wait for
+        a retry (a timer resumes the room then)."""
+        while not self.stopped.is_set():
             with self.lock:
                 queue = self.backlog[room]
                 if not queue:
                     del self.backlog[room]
                     return
-                message, event = queue[0]
-            try:
-                settled = self._deliver(message, event)
-            except Exception:  # the event comes back when its visibility times out
-                log.exception("bus pump for %s: could not settle an event", self.rule.name)
-                settled = False
-            if settled:
+                received = queue[0]
+            retry_in = self._attempt(received)
+            if retry_in is not None:
+                timer = threading.Timer(retry_in, self._resume, (room,))
+                timer.daemon = True
                 with self.lock:
-                    self.settled.append(message["ReceiptHandle"])
+                    self.timers = {t for t in self.timers if t.is_alive()} | {timer}
+                timer.start()
+                return
             with self.lock:
                 queue.popleft()
                 self.in_flight -= 1
+
+    def _resume(self, room: str) -> None:
+        # Once stopping, the event stays in the queue for the next run.
+        with contextlib.suppress(RuntimeError):  # the workers are shut down
+            if not self.stopped.is_set():
+                self.workers.submit(self._drain, room)
+
+    def _attempt(self, received: Received) -> float | None:
+        """One delivery attempt: None once the event is settled (delivered, or sent to the DLQ),
+        else the seconds to wait before the next attempt."""
+        if received.event is not None:
+            try:
+                self.invoke(received.event)
+            except Exception:
+                received.attempts += 1
+                log.warning(
+                    "bus pump: %s failed (attempt %d)", self.rule.function, received.attempts
+                )
+                if (
+                    received.attempts <= self.rule.max_retries
+                    and time.monotonic() < received.deadline
+                ):
+                    return backoff(received.attempts - 1)
+                log.error(
+                    "bus pump: event %s sent to %s's DLQ",
+                    received.event.get("id"),
+                    self.rule.name,
+                )
+                self._dead_letter(received)
+            else:
+                self._settle(received)
+        else:
+            log.error("bus pump: a message that is no event sent to %s's DLQ", self.rule.name)
+            self._dead_letter(received)
+        return None
+
+    def _dead_letter(self, received: Received) -> None:
+        try:
+            self.sqs.send_message(QueueUrl=self.dlq_url, MessageBody=received.message["Body"])
+        except Exception:  # not settled: it comes back when its visibility times out
+            log.exception("bus pump for %s: the DLQ refused an event", self.rule.name)
+        else:
+            self._settle(received)
+
+    def _settle(self, received: Received) -> None:
+        with self.lock:
+            self.settled.append(received.message["ReceiptHandle"])
 
     def _delete_settled(self) -> None:
         """Delete handled events from the queue; one that is not comes back after its visibility
@@ -268,27 +340,6 @@ class BusPump(threading.Thread):
                 self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
             except Exception:
                 log.exception("bus pump for %s: could not delete handled events", self.rule.name)
-
-    def _deliver(self, message: dict[str, Any], event: dict[str, Any] | None) -> bool:
-        """Invoke the function as the retry policy says; False when the pump stops meanwhile (the
-        event stays in the queue for the next run)."""
-        if event is None:
-            log.error("bus pump: a message that is no event sent to %s's DLQ", self.rule.name)
-        else:
-            deadline = time.monotonic() + self.rule.max_event_age_s
-            for attempt in range(self.rule.max_retries + 1):
-                try:
-                    self.invoke(event)
-                    return True
-                except Exception:
-                    log.warning("bus pump: %s failed (attempt %d)", self.rule.function, attempt + 1)
-                if attempt == self.rule.max_retries or time.monotonic() > deadline:
-                    break
-                if self.stopped.wait(backoff(attempt)):
-                    return False
-            log.error("bus pump: event %s sent to %s's DLQ", event.get("id"), self.rule.name)
-        self.sqs.send_message(QueueUrl=self.dlq_url, MessageBody=message["Body"])
-        return True
 
 
 def _event_of(message: dict[str, Any]) -> dict[str, Any] | None:

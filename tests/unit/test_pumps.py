@@ -319,3 +319,28 @@ def test_an_event_being_retried_when_the_pump_stops_stays_in_the_queue(
 
     assert not pump.is_alive()
     assert queue.deleted == [] and queue.dead == []
+
+
+def test_rooms_waiting_for_a_retry_hold_no_worker_so_a_healthy_room_goes_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pumps, "CONCURRENT_INVOCATIONS", 2)
+    monkeypatch.setattr(pumps, "backoff", lambda attempt: 0.5)
+    calls: list[tuple[str, int]] = []
+    failing = {"r1": 1, "r2": 1}  # each fails its first attempt
+
+    def invoke(event: dict[str, Any]) -> None:
+        room = event["detail"]["room_id"]
+        calls.append((room, event["detail"]["seq"]))
+        if failing.get(room, 0) > 0:
+            failing[room] -= 1
+            raise RuntimeError("a connection is unreachable")
+
+    # Both workers' rooms fail first; the healthy room arrives after them.
+    queue = Queue([bus_event("r1", 1), bus_event("r2", 1), bus_event("r3", 1)], per_receive=2)
+
+    run_bus_pump(queue, invoke)
+
+    assert calls.index(("r3", 1)) < len(calls) - 2  # before r1's and r2's second attempts
+    assert calls.count(("r1", 1)) == calls.count(("r2", 1)) == 2
+    assert sorted(queue.deleted) == ["0", "1", "2"] and queue.dead == []
