@@ -1,9 +1,10 @@
-"""Publishes chat events to EventBridge: PutEvents in batches of 10, failed entries resent."""
+"""Publishes chat events to EventBridge: PutEvents calls of at most 10 entries and 256 KB, failed
+entries resent."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
 
 import msgspec
@@ -14,6 +15,7 @@ from domain.public import detail
 
 SOURCE: Final = "chat"
 BATCH: Final = 10  # PutEvents accepts at most 10 entries
+REQUEST_BYTES: Final = 256 * 1024  # and at most 256 KB of entries (EventBridge's own measure)
 ATTEMPTS: Final = 4
 
 
@@ -51,9 +53,8 @@ class EventBridgeBus:
         self._put([entry])
 
     def publish(self, envelopes: Iterable[Envelope]) -> None:
-        entries = [self.entry(envelope) for envelope in envelopes]
-        for start in range(0, len(entries), BATCH):
-            self._put(entries[start : start + BATCH])
+        for batch in batches([self.entry(envelope) for envelope in envelopes]):
+            self._put(batch)
 
     def _put(self, entries: list[dict[str, str]]) -> None:
         for attempt in range(ATTEMPTS):
@@ -68,3 +69,24 @@ class EventBridgeBus:
             ]
             self.sleep(0.05 * 2**attempt)
         raise PublishFailed(f"{len(entries)} events refused by bus {self.bus_name}")
+
+
+def entry_size(entry: dict[str, str]) -> int:
+    """An entry's size as EventBridge counts it: the UTF-8 bytes of its source, detail type and
+    detail (and the bus name, to be safe)."""
+    return sum(len(value.encode()) for value in entry.values())
+
+
+def batches(entries: list[dict[str, str]]) -> Iterator[list[dict[str, str]]]:
+    """Consecutive runs of entries, in order, each one PutEvents call can take."""
+    batch: list[dict[str, str]] = []
+    size = 0
+    for entry in entries:
+        grown = size + entry_size(entry)
+        if batch and (len(batch) == BATCH or grown > REQUEST_BYTES):
+            yield batch
+            batch, grown = [], entry_size(entry)
+        batch.append(entry)
+        size = grown
+    if batch:
+        yield batch

@@ -94,9 +94,11 @@ class InMemoryEventStore:
 class InMemoryViewStore:
     def __init__(self) -> None:
         self.views = Views()
+        self.lock = threading.Lock()  # the projector applies different streams side by side
 
     def apply(self, writes: Iterable[Write]) -> int:
-        return sum(self.views.apply(write) for write in writes)
+        with self.lock:
+            return sum(self.views.apply(write) for write in writes)
 
 
 class RecordingBus:

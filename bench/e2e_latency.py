@@ -137,7 +137,7 @@ def main() -> None:
     args = parser.parse_args()
     random.seed(7)
     rates = [float(rate) for rate in args.rates.split(",")]
-    with LocalStage(prefix="latency") as stage:
+    with LocalStage(prefix="latency", quiet_collections=True) as stage:  # as `make dev` runs
         users = [f"user{i:03d}" for i in range(args.clients)]
         tokens = {}
         for user in users:

@@ -116,7 +116,8 @@ class StreamPump(threading.Thread):
 
     def _too_old(self, record: Record) -> bool:
         created = record["dynamodb"].get("ApproximateCreationDateTime")
-        return created is not None and time.time() - created > self.mapping.max_record_age_s
+        limit = self.mapping.max_record_age_s  # -1: no limit, as on AWS
+        return created is not None and limit >= 0 and time.time() - created > limit
 
     def _give_up(self, condition: str) -> None:
         """The first waiting record goes to the on-failure queue, described as Lambda describes
@@ -238,7 +239,10 @@ class BusPump(threading.Thread):
                     self.stopped.wait(0.5)
                     continue
                 for message in got.get("Messages", []):
-                    self._take(message)
+                    try:
+                        self._take(message)
+                    except Exception:  # it comes back when its visibility times out
+                        log.exception("bus pump for %s: could not take a message", self.rule.name)
                 self._delete_settled()
         finally:
             with self.lock:
@@ -249,7 +253,7 @@ class BusPump(threading.Thread):
 
     def _take(self, message: dict[str, Any]) -> None:
         event = _event_of(message)
-        room = str(event.get("detail", {}).get("room_id", "")) if event else ""
+        room = str(event["detail"].get("room_id", "")) if event else ""
         received = Received(message, event, time.monotonic() + self.rule.max_event_age_s)
         with self.lock:
             self.in_flight += 1
@@ -337,17 +341,27 @@ class BusPump(threading.Thread):
                 return
             entries = [{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(handles)]
             try:
-                self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+                answer = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
             except Exception:
                 log.exception("bus pump for %s: could not delete handled events", self.rule.name)
+                continue
+            for failed in (answer or {}).get("Failed", []):
+                log.warning(
+                    "bus pump for %s: a handled event was not deleted and will come again: %s",
+                    self.rule.name,
+                    failed.get("Message") or failed.get("Code"),
+                )
 
 
 def _event_of(message: dict[str, Any]) -> dict[str, Any] | None:
+    """The EventBridge event a message carries; None when it carries none."""
     try:
         event = json.loads(message["Body"])
-    except ValueError:
+    except (KeyError, TypeError, ValueError):
         return None
-    return event if isinstance(event, dict) else None
+    if not isinstance(event, dict) or not isinstance(event.get("detail"), dict):
+        return None
+    return event
 
 
 def bus_target_queue(rule: BusRule, bus: str, prefix: str) -> str:

@@ -38,8 +38,15 @@ DEMO_USERS = {"alice": "Alice-password-1", "bob": "Bob-password-1", "carol": "Ca
 
 class LocalStage:
     def __init__(
-        self, port: int = 0, prefix: str = "chat-local", state_dir: Path | None = None
+        self,
+        port: int = 0,
+        prefix: str = "chat-local",
+        state_dir: Path | None = None,
+        quiet_collections: bool = False,
     ) -> None:
+        # quiet_collections: this process is the stage's own (`make dev`, a benchmark), so Python's
+        # full collections are kept from pausing it (local/quiet_gc.py); a test process is not.
+        self.quiet_collections = quiet_collections
         self.state = LocalState(state_dir) if state_dir else None
         self.port = port or free_port()
         self.prefix = prefix
@@ -149,7 +156,8 @@ class LocalStage:
                 self.add_user(user, password)
         for saved in self.state.users() if self.state else []:
             self.add_user(saved["username"], saved["password"], saved["attributes"])
-        keep_collections_quiet()
+        if self.quiet_collections:
+            keep_collections_quiet()
 
     def _start_pumps(self, stage: Provisioned, from_now: bool) -> list[StreamPump]:
         """The event-source mappings and the bus rules' targets, running before any request."""
@@ -250,7 +258,7 @@ def main() -> None:
         "--state", type=Path, default=STATE_DIR, help="where the log and the users are kept"
     )
     args = parser.parse_args()
-    with LocalStage(port=args.port, state_dir=args.state) as stage:
+    with LocalStage(port=args.port, state_dir=args.state, quiet_collections=True) as stage:
         print(f"chat local stage on {stage.base}  (config: {stage.base}/config.json)")
         print(f"log and users kept in {args.state.resolve()} ({stage.restored} events restored)")
         print(f"functions' logs and metrics in {(args.state / 'logs').resolve()}/<function>.log")

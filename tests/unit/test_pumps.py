@@ -205,9 +205,10 @@ class Queue:
         )
         return {"Messages": got}
 
-    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> None:
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> Any:
         assert len(Entries) <= 10
         self.deleted.extend(entry["ReceiptHandle"] for entry in Entries)
+        return {"Successful": [{"Id": entry["Id"]} for entry in Entries], "Failed": []}
 
     def send_message(self, QueueUrl: str, MessageBody: str) -> None:
         self.dead_bodies.append(MessageBody)
@@ -289,15 +290,19 @@ def test_a_room_whose_event_is_being_retried_does_not_hold_other_rooms_back() ->
     assert sorted(queue.deleted) == ["0", "1"] and queue.dead == []
 
 
-def test_a_message_that_is_no_event_goes_straight_to_the_dlq() -> None:
+@pytest.mark.parametrize("body", ["{not json", '{"id": "x", "detail": null}', "[1, 2]"])
+def test_a_message_that_is_no_event_goes_straight_to_the_dlq_and_the_pump_goes_on(
+    body: str,
+) -> None:
     invoked: list[Any] = []
-    queue = Queue([])
-    queue.messages = [{"Body": "{not json", "ReceiptHandle": "0"}]
+    queue = Queue([bus_event("r1", 1)])
+    queue.messages.insert(0, {"Body": body, "ReceiptHandle": "bad"})
 
     run_bus_pump(queue, invoked.append)
 
-    assert invoked == [] and queue.deleted == ["0"]
-    assert queue.dead_bodies == ["{not json"]
+    assert invoked == [bus_event("r1", 1)]
+    assert sorted(queue.deleted) == ["0", "bad"]
+    assert queue.dead_bodies == [body]
 
 
 def test_an_event_being_retried_when_the_pump_stops_stays_in_the_queue(
