@@ -63,18 +63,32 @@ class Round:
     cpu_ms_per_message: dict[str, float] = field(default_factory=dict)
 
 
-async def run(
-    ws_url: str,
-    tokens: dict[str, str],
-    rooms: dict[str, list[str]],
-    rates: list[float],
-    seconds: float,
-    watched: dict[str, int],
-) -> list[Round]:
+@dataclass(frozen=True)
+class Workload:
+    """What the clients' process is given: where to connect, as whom, and what to send."""
+
+    ws_url: str
+    tokens: dict[str, str]  # user -> ID token
+    rooms: dict[str, list[str]]  # room id -> its members
+    rates: list[float]  # messages per second, one round each
+    seconds: float  # a round's length
+    watched: dict[str, int]  # processes whose CPU each round reports, by name
+
+
+def run_clients(work: Workload) -> list[Round]:
+    """The clients' process: every round, sent and received on one clock."""
+    random.seed(7)
+    return asyncio.run(run(work))
+
+
+async def run(work: Workload) -> list[Round]:
+    rooms, rates, seconds = work.rooms, work.rates, work.seconds
     sent_at: dict[str, float] = {}
     current = Round(0)
     room_of = {user: room for room, users in rooms.items() for user in users}
-    sockets = {user: await connect(f"{ws_url}?token={token}") for user, token in tokens.items()}
+    sockets = {
+        user: await connect(f"{work.ws_url}?token={token}") for user, token in work.tokens.items()
+    }
 
     async def listen(user: str) -> None:
         async for raw in sockets[user]:
@@ -87,7 +101,7 @@ async def run(
     listeners = [asyncio.create_task(listen(user)) for user in sockets]
     users = list(sockets)
     rounds = []
-    watched = {**watched, "clients": os.getpid()}
+    watched = {**work.watched, "clients": os.getpid()}
     for rate in rates:
         current = Round(rate)
         before = {name: cpu_seconds(pid) for name, pid in watched.items()}
@@ -128,19 +142,6 @@ def report(round_: Round, clients: int, rooms: int, seconds: float) -> None:
     print(f"  CPU per message: {cpu} (x rate = cores busy)")
 
 
-def run_clients(
-    ws_url: str,
-    tokens: dict[str, str],
-    rooms: dict[str, list[str]],
-    rates: list[float],
-    seconds: float,
-    watched: dict[str, int],
-) -> list[Round]:
-    """The clients' process: every round, sent and received on one clock."""
-    random.seed(7)
-    return asyncio.run(run(ws_url, tokens, rooms, rates, seconds, watched))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=100)
@@ -167,9 +168,9 @@ def main() -> None:
                 chat.create_room(members[0], f"room {start // size}", tuple(members[1:])).room_id
             ] = members
         time.sleep(2)  # the memberships reach the views
-        work = (stage.config["wsUrl"], tokens, rooms, rates, args.seconds, processes())
+        work = Workload(stage.config["wsUrl"], tokens, rooms, rates, args.seconds, processes())
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as clients:
-            rounds = clients.submit(run_clients, *work).result()
+            rounds = clients.submit(run_clients, work).result()
     for round_ in rounds:
         report(round_, args.clients, len(rooms), args.seconds)
 
