@@ -82,11 +82,11 @@ def batches(entries: list[dict[str, str]]) -> Iterator[list[dict[str, str]]]:
     batch: list[dict[str, str]] = []
     size = 0
     for entry in entries:
-        grown = size + entry_size(entry)
-        if batch and (len(batch) == BATCH or grown > REQUEST_BYTES):
+        entry_bytes = entry_size(entry)
+        if batch and (len(batch) == BATCH or size + entry_bytes > REQUEST_BYTES):
             yield batch
-            batch, grown = [], entry_size(entry)
+            batch, size = [], 0
         batch.append(entry)
-        size = grown
+        size += entry_bytes
     if batch:
         yield batch

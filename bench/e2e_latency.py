@@ -151,7 +151,6 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    random.seed(7)
     rates = [float(rate) for rate in args.rates.split(",")]
     with LocalStage(prefix="latency", quiet_collections=True) as stage:  # as `make dev` runs
         users = [f"user{i:03d}" for i in range(args.clients)]

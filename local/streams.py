@@ -23,8 +23,7 @@ class StreamReader:
         self.iterators: dict[str, str | None] = {}
         # LATEST: skip what is already in the stream (a restored log is replayed, not re-projected)
         self.start = "LATEST" if from_now else "TRIM_HORIZON"
-        self.shards: list[str] = []
-        self.first_sequence: dict[str, int] = {}
+        self.first_sequence: dict[str, int] = {}  # shard id -> its first sequence number
         self.shards_seen_at = float("-inf")
         if from_now:  # "now" is when the reader is made, not when it first polls
             for shard in self._shards():
@@ -34,14 +33,12 @@ class StreamReader:
         # Shards come and go rarely; Lambda too looks for new ones now and then, not every poll.
         if time.monotonic() - self.shards_seen_at > SHARD_REFRESH_S:
             description = self.streams.describe_stream(StreamArn=self.stream_arn)
-            shards = description["StreamDescription"]["Shards"]
-            self.shards = [shard["ShardId"] for shard in shards]
             self.first_sequence = {
                 shard["ShardId"]: int(shard["SequenceNumberRange"]["StartingSequenceNumber"])
-                for shard in shards
+                for shard in description["StreamDescription"]["Shards"]
             }
             self.shards_seen_at = time.monotonic()
-        return self.shards
+        return list(self.first_sequence)
 
     def shard_of(self, sequence_number: str) -> str:
         """The shard a record was read from: the last to start at or before its number."""
