@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from starlette.concurrency import run_in_threadpool
 
 from components.topology import FUNCTIONS
@@ -98,6 +99,35 @@ def cold_start(handler_path: str) -> Handler:
     return found
 
 
+class _PerThread:
+    """A value each thread sees its own of, read and set on a class or on its instances."""
+
+    def __init__(self, state: threading.local, name: str) -> None:
+        self.state, self.name = state, name
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        return getattr(self.state, self.name, None)
+
+    def __set__(self, instance: object, value: Any) -> None:
+        setattr(self.state, self.name, value)
+
+
+def _routers_per_thread() -> None:
+    """Powertools' event handler keeps the event being resolved on its `BaseRouter` class
+    (`BaseRouter.current_event = ...`), shared by every resolver in a process. On AWS one process
+    serves one invocation at a time; here instances of the HTTP API run side by side in threads,
+    and would read each other's events (another caller's claims). Each thread gets its own: a
+    descriptor on the class serves its instances, one on its metaclass serves the class itself."""
+    if isinstance(type(BaseRouter).__dict__.get("current_event"), _PerThread):
+        return
+    state = threading.local()
+    names = ("current_event", "lambda_context")
+    for name in names:
+        setattr(BaseRouter, name, _PerThread(state, name))
+    per_thread = {name: _PerThread(state, name) for name in names}
+    BaseRouter.__class__ = type("PerThreadRouterMeta", (type(BaseRouter),), per_thread)  # type: ignore[method-assign]
+
+
 _invocation = threading.local()  # the function this thread is running, if any
 
 
@@ -136,6 +166,7 @@ class FunctionLogs(io.TextIOBase):
 
 class Lambdas:
     def __init__(self, handlers: dict[str, str] | None = None) -> None:
+        _routers_per_thread()
         # function name -> "module.attribute" of its handler; the topology's by default
         self.handlers = handlers or {function.name: function.handler for function in FUNCTIONS}
         self.idle: dict[str, list[Handler]] = {name: [] for name in self.handlers}

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from adapters.aws import client, resource
-
 ROOT = Path(__file__).resolve().parents[1]
 AWS_VARIABLES = (
     "AWS_ENDPOINT_URL",
@@ -79,7 +77,6 @@ def moto_server(port: int | None = None, dynamodb_apart: bool = False) -> Iterat
         servers[f"http://127.0.0.1:{apart}"] = _start(apart)
         endpoints |= dict.fromkeys(DYNAMODB_VARIABLES, f"http://127.0.0.1:{apart}")
     saved = {name: os.environ.get(name) for name in (*AWS_VARIABLES, *DYNAMODB_VARIABLES)}
-    forget_clients()
     for name in DYNAMODB_VARIABLES:
         os.environ.pop(name, None)
     os.environ.update(
@@ -100,10 +97,3 @@ def moto_server(port: int | None = None, dynamodb_apart: bool = False) -> Iterat
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        forget_clients()
-
-
-def forget_clients() -> None:
-    """Clients are cached per process and bound to the endpoint they were made for."""
-    client.cache_clear()
-    resource.cache_clear()

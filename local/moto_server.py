@@ -17,6 +17,11 @@ request; EventBridge builds a JSONPath parser (grammar tables and all) for every
 target of every event; and its dispatcher lists its own package folder and a handler's methods on
 every request.
 
+The patches are written against moto 5.2 (pyproject.toml pins it): `PATCHES` lists every
+(owner, attribute) they replace, and `install()` first checks that each of them, and each moto
+attribute they call, is still there, failing with one message naming all that is missing before
+anything is patched.
+
 Run: `python -m local.moto_server --port 5000` (binds 127.0.0.1).
 """
 
@@ -29,14 +34,14 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import jsonpath_ng.ext
+import moto
 import moto.core.responses
 from moto import backends
 from moto.core.serialize import BaseJSONSerializer
-from moto.core.utils import method_names_from_class
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     MultipleTransactionsException,
@@ -65,29 +70,34 @@ def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-_QUERY_SIGNATURE = inspect.signature(Table.query)
-_table_all_items = Table.all_items
-_table_query = Table.query
 _partition = threading.local()
 
 
-def _all_items(table: Table) -> list[Any]:
-    """moto's Table.query reads (and sorts) every item of the table to find one partition's, so
-    a query costs the whole table; DynamoDB reads just the partition. During a query on the
-    table's own key, hand it that partition only (the query sorts it by range key itself)."""
-    hash_key = getattr(_partition, "hash_key", None)
-    if hash_key is None or table.range_key_attr is None:
-        return _table_all_items(table)
-    return list(table.items.get(hash_key, {}).values())
+def _partition_only(table_all_items: Callable[[Table], Any]) -> Callable[[Table], list[Any]]:
+    def _all_items(table: Table) -> list[Any]:
+        """moto's Table.query reads (and sorts) every item of the table to find one partition's,
+        so a query costs the whole table; DynamoDB reads just the partition. During a query on
+        the table's own key, hand it that partition only (the query sorts it by range key)."""
+        hash_key = getattr(_partition, "hash_key", None)
+        if hash_key is None or table.range_key_attr is None:
+            return table_all_items(table)  # type: ignore[no-any-return]
+        return list(table.items.get(hash_key, {}).values())
+
+    return _all_items
 
 
-def _query(table: Table, *args: Any, **kwargs: Any) -> Any:
-    bound = _QUERY_SIGNATURE.bind(table, *args, **kwargs).arguments
-    _partition.hash_key = None if bound.get("index_name") else bound.get("hash_key")
-    try:
-        return _table_query(table, *args, **kwargs)
-    finally:
-        _partition.hash_key = None
+def _noting_partition(table_query: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(table_query)
+
+    def _query(table: Table, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(table, *args, **kwargs).arguments
+        _partition.hash_key = None if bound.get("index_name") else bound.get("hash_key")
+        try:
+            return table_query(table, *args, **kwargs)
+        finally:
+            _partition.hash_key = None
+
+    return _query
 
 
 def _item_key(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -163,14 +173,18 @@ def _attributes(item: Any) -> dict[str, Any] | None:
     return None if item is None else dict(item.to_json()["Attributes"])
 
 
-def _get_records(self: DynamoDBStreamsBackend, iterator_arn: str, limit: int) -> Any:
-    """GetRecords, under the writers' lock (a rolled-back transaction's records are never seen),
-    forgetting the iterator it used: moto keeps every iterator forever, and a reader polling an
-    idle stream makes a new one each time. Readers always go on with NextShardIterator."""
-    with _LOCK:
-        answer = _streams_get_records(self, iterator_arn, limit)
-        self.shard_iterators.pop(iterator_arn, None)
-        return answer
+def _forgetting_iterators(streams_get_records: Callable[..., Any]) -> Callable[..., Any]:
+    def _get_records(self: DynamoDBStreamsBackend, iterator_arn: str, limit: int) -> Any:
+        """GetRecords, under the writers' lock (a rolled-back transaction's records are never
+        seen), forgetting the iterator it used: moto keeps every iterator forever, and a reader
+        polling an idle stream makes a new one each time. Readers always go on with
+        NextShardIterator."""
+        with _LOCK:
+            answer = streams_get_records(self, iterator_arn, limit)
+            self.shard_iterators.pop(iterator_arn, None)
+            return answer
+
+    return _get_records
 
 
 def _write_all(
@@ -195,23 +209,25 @@ def _write_all(
 
 _ATTRIBUTE_VALUE_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
 _SCALARS = frozenset({"S", "N", "BOOL", "NULL"})
-_json_structure = BaseJSONSerializer._serialize_type_structure
 
 
-def _serialize_structure(
-    self: BaseJSONSerializer, serialized: Any, value: Any, shape: Any, key: str
-) -> None:
-    """An AttributeValue goes out as it is (binaries base64-encoded, as the model would)."""
-    if (
-        key
-        and shape.name == "AttributeValue"
-        and self.operation_model.service_model.service_name in _ATTRIBUTE_VALUE_SERVICES
-    ):
-        wire = _wire_value(self, value)
-        if wire is not None:
-            self._default_serialize(serialized, wire, shape, key)
-            return
-    _json_structure(self, serialized, value, shape, key)
+def _as_wire_values(json_structure: Callable[..., None]) -> Callable[..., None]:
+    def _serialize_structure(
+        self: BaseJSONSerializer, serialized: Any, value: Any, shape: Any, key: str
+    ) -> None:
+        """An AttributeValue goes out as it is (binaries base64-encoded, as the model would)."""
+        if (
+            key
+            and shape.name == "AttributeValue"
+            and self.operation_model.service_model.service_name in _ATTRIBUTE_VALUE_SERVICES
+        ):
+            wire = _wire_value(self, value)
+            if wire is not None:
+                self._default_serialize(serialized, wire, shape, key)
+                return
+        json_structure(self, serialized, value, shape, key)
+
+    return _serialize_structure
 
 
 def _wire_value(self: BaseJSONSerializer, value: Any) -> dict[str, Any] | None:
@@ -236,30 +252,78 @@ def _wire_value(self: BaseJSONSerializer, value: Any) -> dict[str, Any] | None:
     return None
 
 
-_list_of_moto_modules = backends.list_of_moto_modules
-_streams_get_records = DynamoDBStreamsBackend.get_records
+MOTO_WRITTEN_FOR = "5.2"  # pyproject.toml pins moto to this minor version
+_LOCKED_METHODS = ("put_item", "update_item", "delete_item", "get_item", "query", "scan")
+
+Patch = tuple[Any, str, Callable[[Any], Any]]  # owner, attribute, moto's own -> replacement
+
+# Everything install() replaces, in order; the check and the patching both read this list.
+PATCHES: tuple[Patch, ...] = (
+    # moto lists its package folder on every request, under the dispatcher's lock, and lists a
+    # handler class's methods (inspect.getmembers) to find each request's action.
+    (backends, "list_of_moto_modules", lambda own: functools.cache(lambda: tuple(own()))),
+    (moto.core.responses, "method_names_from_class", functools.cache),
+    (BaseJSONSerializer, "_serialize_type_structure", _as_wire_values),
+    # A parsed JSONPath is only used to find values; moto imports `parse` at each call.
+    (jsonpath_ng.ext, "parse", functools.lru_cache(256)),
+    # Its result is only ever read (validators deep-copy it first), so one parse per expression.
+    (UpdateExpressionParser, "make", lambda own: staticmethod(functools.lru_cache(1024)(own))),
+    *((DynamoDBBackend, name, _locked) for name in _LOCKED_METHODS),
+    (DynamoDBStreamsBackend, "get_records", _forgetting_iterators),
+    (Table, "all_items", _partition_only),
+    (Table, "query", _noting_partition),
+    (DynamoDBBackend, "transact_write_items", lambda _: transact_write_items),
+    (DynamoHandler, "transact_get_items", _locked),
+)
+# What the replacements call on moto besides what they replace.
+CALLED: tuple[tuple[Any, str], ...] = (
+    (DynamoDBBackend, "get_table"),
+    (BaseJSONSerializer, "_default_serialize"),
+    (BaseJSONSerializer, "_base64"),
+)
+
+
+class MotoChanged(RuntimeError):
+    """The installed moto lacks something the patches replace or call."""
+
+
+def _name(owner: Any, attribute: str) -> str:
+    if inspect.ismodule(owner):
+        return f"{owner.__name__}.{attribute}"
+    return (
+        f"{getattr(owner, '__module__', '?')}.{getattr(owner, '__qualname__', owner)}.{attribute}"
+    )
+
+
+def missing(targets: Iterable[tuple[Any, str]]) -> list[str]:
+    """The targets (owner, attribute) that the owner no longer has, by their full names."""
+    return [
+        _name(owner, attribute) for owner, attribute in targets if not hasattr(owner, attribute)
+    ]
+
+
+def targets(patches: Iterable[Patch] = PATCHES) -> list[tuple[Any, str]]:
+    """What must be there for the patches: everything they replace, and what they call."""
+    return [*((owner, attribute) for owner, attribute, _ in patches), *CALLED]
+
+
+def check(targets: Iterable[tuple[Any, str]]) -> None:
+    """Fails, naming all of them in one message, if any target is gone from moto."""
+    gone = missing(targets)
+    if gone:
+        raise MotoChanged(
+            f"local/moto_server.py was written for moto {MOTO_WRITTEN_FOR}.x, and the installed "
+            f"moto {moto.__version__} has no {', '.join(gone)}. Pin moto[server] to "
+            f"{MOTO_WRITTEN_FOR}.x in pyproject.toml, or port the patches to this moto."
+        )
 
 
 def install() -> None:
-    """Patch moto's DynamoDB backend in this process (the server's, never a client's)."""
-    # moto lists its package folder on every request, under the dispatcher's lock, and lists a
-    # handler class's methods (inspect.getmembers) to find each request's action.
-    backends.list_of_moto_modules = functools.cache(lambda: tuple(_list_of_moto_modules()))
-    moto.core.responses.method_names_from_class = functools.cache(method_names_from_class)  # type: ignore[attr-defined]
-    BaseJSONSerializer._serialize_type_structure = _serialize_structure  # type: ignore[method-assign]
-    # A parsed JSONPath is only used to find values; moto imports `parse` at each call.
-    jsonpath_ng.ext.parse = functools.lru_cache(256)(jsonpath_ng.ext.parse)  # type: ignore[attr-defined]
-    # Its result is only ever read (validators deep-copy it first), so one parse per expression.
-    UpdateExpressionParser.make = staticmethod(
-        functools.lru_cache(1024)(UpdateExpressionParser.make)
-    )
-    for name in ("put_item", "update_item", "delete_item", "get_item", "query", "scan"):
-        setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
-    DynamoDBStreamsBackend.get_records = _get_records  # type: ignore[method-assign]
-    Table.all_items = _all_items  # type: ignore[method-assign,assignment]
-    Table.query = _query  # type: ignore[method-assign,assignment]
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    DynamoHandler.transact_get_items = _locked(DynamoHandler.transact_get_items)  # type: ignore[method-assign]
+    """Patch moto's DynamoDB backend in this process (the server's, never a client's); nothing
+    is patched unless every target is there."""
+    check(targets(PATCHES))
+    for owner, attribute, replace in PATCHES:
+        setattr(owner, attribute, replace(getattr(owner, attribute)))
 
 
 def main(argv: list[str] | None = None) -> None:

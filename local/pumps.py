@@ -375,8 +375,7 @@ def bus_target_queue(rule: BusRule, bus: str, prefix: str) -> str:
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    pattern = {"source": ["chat"], "detail-type": list(rule.detail_types)}
-    events.put_rule(Name=rule.name, EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_rule(Name=rule.name, EventBusName=bus, EventPattern=json.dumps(rule.event_pattern()))
     events.put_targets(
         Rule=rule.name, EventBusName=bus, Targets=[{"Id": rule.function, "Arn": arn}]
     )

@@ -21,7 +21,8 @@ import uvicorn
 from adapters.aws import client
 from adapters.tokens import CognitoVerifier
 from components.topology import BUS_RULES, STREAM_MAPPINGS
-from local.gateway import MAX_MESSAGE_BYTES, Gateway, create_app, ui_build
+from domain.limits import MAX_MESSAGE_BYTES
+from local.gateway import Gateway, create_app, ui_build
 from local.lambdas import FunctionLogs, Lambdas
 from local.moto_process import free_port, moto_server
 from local.persistence import Journal, LocalState

@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from adapters.connections import DynamoConnections
-from local import gateway
+from local import connections_api, http_api, websocket_api
 from local.stage import LocalStage
 from tests.e2e.support import api, token
 from tests.integration.conftest import MOTO_KEY
@@ -133,7 +133,7 @@ def test_a_message_over_128_kb_is_refused_even_in_small_frames(stage: LocalStage
 def test_an_idle_connection_is_closed_as_api_gateway_does(
     stage: LocalStage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(gateway, "IDLE_TIMEOUT_S", 1)  # ten minutes on AWS
+    monkeypatch.setattr(websocket_api, "IDLE_TIMEOUT_S", 1)  # ten minutes on AWS
     with socket(stage, "alice") as ws:
         ws.send(json.dumps({"action": "ping"}))
         assert reply(ws, "pong") == {"type": "pong"}
@@ -158,7 +158,7 @@ def test_the_http_api_refuses_a_request_without_a_token(stage: LocalStage) -> No
 def test_an_http_request_over_10_mb_is_refused_before_any_function_runs(
     stage: LocalStage, chunked: bool
 ) -> None:
-    body = b"x" * (gateway.MAX_HTTP_BODY_BYTES + 1)
+    body = b"x" * (http_api.MAX_HTTP_BODY_BYTES + 1)
     data: Any = iter([body[:1_000_000], body[1_000_000:]]) if chunked else body
 
     response = requests.post(
@@ -178,7 +178,9 @@ def test_a_post_over_128_kb_to_a_connection_is_refused_as_payload_too_large(
     posts = boto3.client("apigatewaymanagementapi", endpoint_url=stage.base)
 
     with pytest.raises(posts.exceptions.PayloadTooLargeException):
-        posts.post_to_connection(ConnectionId="any", Data=b"x" * (gateway.MAX_POST_BYTES + 1))
+        posts.post_to_connection(
+            ConnectionId="any", Data=b"x" * (connections_api.MAX_POST_BYTES + 1)
+        )
 
 
 def test_edits_and_deletes_reach_the_other_members(stage: LocalStage) -> None:

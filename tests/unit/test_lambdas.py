@@ -4,13 +4,16 @@ instance with module state of its own, and more instances when all are busy."""
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from local.events import http_event
 from local.lambdas import FunctionLogs, Lambdas, cold_start
 from local.moto_process import ROOT
 
@@ -25,6 +28,21 @@ def test_concurrent_invocations_never_share_an_instance() -> None:
 
     assert [answer["answered"] for answer in answers] == list(range(12))
     assert 1 < lambdas.instances["stateful"] <= 4
+
+
+def test_concurrent_http_api_invocations_each_resolve_their_own_event() -> None:
+    # Powertools keeps the event being resolved on a class that every instance shares.
+    lambdas = Lambdas({"resolver": "tests.unit.fixtures.resolver_handler.lambda_handler"})
+
+    def ask(n: int) -> dict[str, Any]:
+        event = http_event("GET", "/whoami", "GET /whoami", {}, f"n={n}", {}, None, None, "::1")
+        answer: dict[str, Any] = json.loads(lambdas.call("resolver", event)["body"])
+        return answer
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(ask, range(16)))
+
+    assert [(a["asked"], a["answered"]) for a in answers] == [(str(n), str(n)) for n in range(16)]
 
 
 def test_an_idle_instance_is_reused_rather_than_started_again() -> None:

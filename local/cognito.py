@@ -1,0 +1,86 @@
+"""Amazon Cognito user pools' public API, as a browser reaches it: a pass-through to the local
+pool (moto) that lets through only the calls a public app client may make (the rest needs IAM
+credentials), refuses bodies over 1 MB, and confirms every sign-up at once, as a pool with an
+auto-confirming pre-sign-up trigger does. Sign-ups are handed to `on_sign_up` so that the users
+survive a restart (Cognito never gives a password back)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import requests
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from local.request_body import body_within
+
+MAX_COGNITO_BODY_BYTES = 1024 * 1024
+
+SignUps = Callable[[str, str, list[dict[str, str]]], None]
+
+# The Cognito calls a browser makes against a public client; the rest needs IAM credentials.
+COGNITO_PUBLIC_TARGETS = frozenset(
+    f"AWSCognitoIdentityProviderService.{action}"
+    for action in (
+        "SignUp",
+        "ConfirmSignUp",
+        "ResendConfirmationCode",
+        "InitiateAuth",
+        "RespondToAuthChallenge",
+        "AssociateSoftwareToken",
+        "VerifySoftwareToken",
+        "GetUser",
+        "GlobalSignOut",
+        "RevokeToken",
+        "ForgotPassword",
+        "ConfirmForgotPassword",
+        "ChangePassword",
+    )
+)
+
+
+class Cognito:
+    def __init__(self, upstream: str = "", on_sign_up: SignUps | None = None) -> None:
+        self.upstream = upstream  # the local pool's endpoint (moto)
+        self.on_sign_up = on_sign_up  # confirms (and may remember) a new user
+
+    async def handle(self, request: Request) -> Response:
+        """Cognito's API, passed through to the local pool; sign-ups are remembered so that the
+        users survive a restart (Cognito never gives a password back)."""
+        target = request.headers.get("x-amz-target", "")
+        if target not in COGNITO_PUBLIC_TARGETS:
+            return JSONResponse(
+                {"__type": "NotAuthorizedException", "message": f"{target} needs credentials"},
+                status_code=400,
+            )
+        body = await body_within(request, MAX_COGNITO_BODY_BYTES)
+        if body is None:
+            return JSONResponse(
+                {"__type": "InvalidParameterException", "message": "request too large"},
+                status_code=400,
+            )
+        headers = {
+            k: v for k, v in request.headers.items() if k.lower() not in {"host", "content-length"}
+        }
+        answer = await run_in_threadpool(
+            requests.post, self.upstream + "/", data=body, headers=headers, timeout=30
+        )
+        content = answer.content
+        if answer.status_code == 200 and target.endswith(".SignUp") and self.on_sign_up:
+            signed_up = json.loads(body)
+            await run_in_threadpool(
+                self.on_sign_up,
+                signed_up["Username"],
+                signed_up["Password"],
+                signed_up.get("UserAttributes", []),
+            )
+            # As a pool with an auto-confirming pre-sign-up trigger answers.
+            content = json.dumps({**answer.json(), "UserConfirmed": True}).encode()
+        passed = {
+            k: v
+            for k, v in answer.headers.items()
+            if k.lower().startswith(("content-type", "x-amz"))
+        }
+        return Response(content, answer.status_code, passed)

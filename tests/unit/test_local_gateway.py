@@ -1,0 +1,96 @@
+"""The local gateway composes the emulated services on one origin, over shared state: the
+WebSocket API's connections are the ones `@connections` posts to, every function call wakes the
+pumps, and the web client's build is served at / when there is one."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+import uvicorn
+from websockets.sync.client import connect
+
+from local.gateway import Gateway, body_within, create_app, ui_build
+from local.moto_process import free_port
+from local.websocket_api import WS_ROUTE_KEYS
+from tests.unit.local_support import FakeLambdas, FakeVerifier, serving
+
+
+def test_a_built_client_is_found_and_served_at_the_root(tmp_path: Path) -> None:
+    build = tmp_path / "dist" / "chat" / "browser"
+    build.mkdir(parents=True)
+    (build / "index.html").write_text("<title>chat</title>")
+    found = ui_build(tmp_path)
+    assert found == build
+
+    port = free_port()
+    app = create_app(Gateway(None, {"apiUrl": "x"}), found)  # type: ignore[arg-type]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.02)
+        assert "<title>chat</title>" in requests.get(f"http://127.0.0.1:{port}/", timeout=5).text
+        assert requests.get(f"http://127.0.0.1:{port}/config.json", timeout=5).json() == {
+            "apiUrl": "x"
+        }
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+def test_without_a_build_nothing_is_served_at_the_root(tmp_path: Path) -> None:
+    assert ui_build(tmp_path) is None
+
+
+def test_every_service_is_served_on_one_origin_over_shared_state() -> None:
+    invoked: list[int] = []
+    lambdas = FakeLambdas(
+        {
+            "ws-authorizer": lambda _: {"principalId": "alice"},
+            WS_ROUTE_KEYS["$connect"].function: lambda _: {"statusCode": 200},
+            WS_ROUTE_KEYS["$default"].function: lambda _: {"statusCode": 200, "body": "pong"},
+            "http-api": lambda _: {"statusCode": 200, "body": "{}"},
+        }
+    )
+    gateway = Gateway(
+        FakeVerifier({}),  # type: ignore[arg-type]
+        {"apiUrl": "x"},
+        on_invoked=lambda: invoked.append(1),
+        lambdas=lambdas,  # type: ignore[arg-type]
+    )
+    with serving(create_app(gateway)) as host:
+        base = f"http://{host}"
+        with connect(f"ws://{host}/ws?token=t", open_timeout=5) as ws:
+            ws.send('{"action": "ping"}')
+            assert ws.recv(timeout=5) == "pong"
+            (connection_id,) = gateway.sockets
+            posted = requests.post(f"{base}/@connections/{connection_id}", data=b"hi", timeout=5)
+            assert posted.status_code == 200 and ws.recv(timeout=5) == "hi"
+        answers: dict[str, Any] = {
+            "api": requests.get(f"{base}/api/openapi.json", timeout=5).status_code,
+            "api-private": requests.get(f"{base}/api/rooms", timeout=5).status_code,
+            "config": requests.get(f"{base}/config.json", timeout=5).json(),
+            "s3": requests.post(f"{base}/s3/files", data={"key": "k"}, timeout=5).status_code,
+            "cognito": requests.post(
+                f"{base}/cognito/",
+                headers={"X-Amz-Target": "AWSCognitoIdentityProviderService.ListUsers"},
+                data=json.dumps({}),
+                timeout=5,
+            ).json()["__type"],
+        }
+
+    assert answers == {
+        "api": 200,
+        "api-private": 401,
+        "config": {"apiUrl": "x"},
+        "s3": 403,
+        "cognito": "NotAuthorizedException",
+    }
+    assert len(invoked) == 2  # one WebSocket message, one HTTP request
+    assert callable(body_within)  # still importable where it always was
