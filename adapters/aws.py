@@ -4,7 +4,7 @@ so the same code talks to AWS or to the local stage's moto server."""
 from __future__ import annotations
 
 import os
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -25,8 +25,29 @@ CONFIG = Config(
 _S3_CONFIG = CONFIG.merge(Config(signature_version="s3v4"))
 
 
-@cache
+_BINDING = (
+    "AWS_ENDPOINT_URL",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+)
+
+
+def _aws_environment() -> tuple[tuple[str, str], ...]:
+    """What a client is bound to when it is made: endpoints (`AWS_ENDPOINT_URL` and the
+    per-service `AWS_ENDPOINT_URL_<SERVICE>`), region and credentials."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_BINDING)))
+
+
 def client(service: str) -> Any:
+    """One client per service and environment, kept for the process's life (a Lambda instance
+    reuses it); a process that points the AWS variables elsewhere (a test's moto) gets new ones."""
+    return _client(service, _aws_environment())
+
+
+@lru_cache(maxsize=64)
+def _client(service: str, _: tuple[tuple[str, str], ...]) -> Any:
     return boto3.session.Session().client(service, config=_S3_CONFIG if service == "s3" else CONFIG)
 
 
@@ -37,6 +58,10 @@ def table_name(env_var: str) -> str:
         raise RuntimeError(f"{env_var} is not set: which table should be used?") from missing
 
 
-@cache
 def resource(service: str) -> Any:
+    return _resource(service, _aws_environment())
+
+
+@lru_cache(maxsize=16)
+def _resource(service: str, _: tuple[tuple[str, str], ...]) -> Any:
     return boto3.session.Session().resource(service, config=CONFIG)

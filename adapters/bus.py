@@ -10,10 +10,10 @@ from typing import Any, Final
 import msgspec
 
 from adapters.aws import client
+from components.topology import BUS_SOURCE
 from domain.events import Envelope
 from domain.public import detail
 
-SOURCE: Final = "chat"
 BATCH: Final = 10  # PutEvents accepts at most 10 entries
 REQUEST_BYTES: Final = 256 * 1024  # and at most 256 KB of entries (EventBridge's own measure)
 ATTEMPTS: Final = 4
@@ -36,7 +36,7 @@ class EventBridgeBus:
 
     def entry(self, envelope: Envelope) -> dict[str, str]:
         return {
-            "Source": SOURCE,
+            "Source": BUS_SOURCE,
             "DetailType": envelope.type,
             "Detail": msgspec.json.encode(detail(envelope)).decode(),
             "EventBusName": self.bus_name,
@@ -45,7 +45,7 @@ class EventBridgeBus:
     def signal(self, detail_type: str, detail: dict[str, object]) -> None:
         """An ephemeral signal (typing): on the bus for the members, never in the log."""
         entry = {
-            "Source": SOURCE,
+            "Source": BUS_SOURCE,
             "DetailType": detail_type,
             "Detail": msgspec.json.encode(detail).decode(),
             "EventBusName": self.bus_name,

@@ -15,8 +15,8 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from adapters.aws import client
+from domain.limits import MAX_CONNECTION_S
 
-MAX_CONNECTION_S: Final = 2 * 3600  # API Gateway closes a WebSocket after two hours
 BATCH_GET_LIMIT: Final = 100
 PREFIX: Final = "c#"
 SORT_KEY: Final = "open"

@@ -46,7 +46,13 @@ from domain.events import (
     UserJoined,
     UserLeft,
 )
-from domain.ids import stream_entity
+from domain.ids import (
+    command_item,
+    membership_item,
+    room_stream,
+    stream_entity,
+    tombstone_item,
+)
 from domain.rooms import MessageState, ReaderState, RoomState
 
 RECORD_TTL_SECONDS: Final = 7 * 24 * 3600
@@ -57,10 +63,6 @@ _DONE = object()
 
 def _key(pk: str, sk: int = 0) -> Item:
     return {"pk": {"S": pk}, "sk": {"N": str(sk)}}
-
-
-def _member_pk(room_id: str, user_id: str) -> str:
-    return f"member#{room_id}#{user_id}"
 
 
 def _membership_items(table: str, append: Append) -> list[Item]:
@@ -76,7 +78,7 @@ def _membership_items(table: str, append: Append) -> list[Item]:
                 writes[user] = {
                     "Put": {
                         "TableName": table,
-                        "Item": {**_key(_member_pk(room_id, user)), **since},
+                        "Item": {**_key(membership_item(room_id, user)), **since},
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 }
@@ -84,7 +86,7 @@ def _membership_items(table: str, append: Append) -> list[Item]:
             writes[event.user_id] = {
                 "Delete": {
                     "TableName": table,
-                    "Key": _key(_member_pk(append.room_id, event.user_id)),
+                    "Key": _key(membership_item(append.room_id, event.user_id)),
                     "ConditionExpression": "attribute_exists(pk)",
                 }
             }
@@ -92,17 +94,13 @@ def _membership_items(table: str, append: Append) -> list[Item]:
         {
             "ConditionCheck": {
                 "TableName": table,
-                "Key": _key(_member_pk(append.room_id, user)),
+                "Key": _key(membership_item(append.room_id, user)),
                 "ConditionExpression": "attribute_exists(pk)",
             }
         }
         for user in sorted(append.members - writes.keys())
     ]
     return [*writes.values(), *checks]
-
-
-def _tombstone_pk(stream: str, seq: int) -> str:
-    return f"tomb#{stream_entity(stream)}#{seq}"
 
 
 class DynamoEventStore:
@@ -123,17 +121,19 @@ class DynamoEventStore:
         if request.reader_stream:
             wanted.append(("reader", _key(request.reader_stream)))
         if request.command_key:
-            wanted.append(("record", _key("cmd#" + request.command_key)))
+            wanted.append(("record", _key(command_item(request.command_key))))
         if request.room_stream:
             room_id = stream_entity(request.room_stream)
             wanted.extend(
-                (f"member:{user}", _key(_member_pk(room_id, user))) for user in request.members
+                (f"member:{user}", _key(membership_item(room_id, user))) for user in request.members
             )
         seq = request.message_seq
         if request.room_stream and seq is not None and seq > 0:
             wanted.append(("message", _key(request.room_stream, seq)))
             if not request.at_or_before:  # a read marker counts deleted messages too
-                wanted.append(("tomb", _key(_tombstone_pk(request.room_stream, seq))))
+                wanted.append(
+                    ("tomb", _key(tombstone_item(stream_entity(request.room_stream), seq)))
+                )
         if not wanted:
             return Loaded()
         found = self._get(wanted, atomic="tomb" in dict(wanted))
@@ -244,7 +244,7 @@ class DynamoEventStore:
         for envelope in append.events:
             if isinstance(envelope.data, MessageDeleted):
                 tomb = {
-                    **_key(_tombstone_pk(append.stream, envelope.data.seq)),
+                    **_key(tombstone_item(stream_entity(append.stream), envelope.data.seq)),
                     "at": {"S": envelope.at},
                 }
                 items.append({"Put": {"TableName": self.table, "Item": tomb}})
@@ -257,6 +257,8 @@ class DynamoEventStore:
     # --- reads ----------------------------------------------------------------------------------
 
     def read_stream(self, stream: str, after: int = 0, upto: int | None = None) -> list[Envelope]:
+        if upto is not None and upto <= max(after, 0):
+            return []  # DynamoDB refuses a BETWEEN whose bounds are the wrong way round
         upper = upto if upto is not None else 2**53
         pages = self.dynamodb.get_paginator("query").paginate(
             TableName=self.table,
@@ -272,7 +274,7 @@ class DynamoEventStore:
 
     def room_state(self, room_id: str) -> RoomState | None:
         """The rules' current view of a room, read consistently (for authorizing reads)."""
-        loaded = self.load(LoadRequest(room_stream="room#" + room_id))
+        loaded = self.load(LoadRequest(room_stream=room_stream(room_id)))
         return loaded.room
 
     def scan_items(self) -> Iterator[Item]:
@@ -345,7 +347,7 @@ def _record_put(table: str, record: CommandRecord) -> Item:
     return {
         "TableName": table,
         "Item": {
-            **_key("cmd#" + record.key),
+            **_key(command_item(record.key)),
             "record": {"S": msgspec.json.encode(record).decode()},
             "expires_at": {"N": str(int(time.time()) + RECORD_TTL_SECONDS)},
         },

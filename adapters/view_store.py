@@ -104,7 +104,7 @@ class DynamoViewStore:
             TableName=self.table,
             KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
             ExpressionAttributeValues={
-                ":pk": {"S": "room#" + room_id},
+                ":pk": {"S": room_key(room_id)[0]},
                 ":low": {"S": message_sk(0)},
                 ":high": {"S": upper},
             },

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -82,5 +82,35 @@ class ViewStore(Protocol):
         """Apply guarded writes; returns how many changed a row."""
 
 
+class ViewReader(Protocol):
+    """What the read routes ask of the views."""
+
+    def room(self, room_id: str) -> dict[str, Any] | None: ...
+
+    def members(self, room_id: str) -> list[str]: ...
+
+    def messages(
+        self, room_id: str, before: int | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]: ...
+
+    def inbox(self, user_id: str) -> list[dict[str, Any]]: ...
+
+
 class EventBus(Protocol):
     def publish(self, envelopes: Iterable[Envelope]) -> None: ...
+
+
+class Signals(Protocol):
+    """Ephemeral signals (typing): straight to the bus, never in the log."""
+
+    def signal(self, detail_type: str, detail: dict[str, object]) -> None: ...
+
+
+class FileStore(Protocol):
+    def upload_form(
+        self, key: str, content_type: str, max_bytes: int, expires_s: int
+    ) -> dict[str, Any]:
+        """A form a browser posts straight to storage, which holds it to these values."""
+        ...
+
+    def download_url(self, key: str, expires_s: int, name: str | None = None) -> str: ...

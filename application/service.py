@@ -25,6 +25,7 @@ from application.ports import (
     VersionConflict,
 )
 from domain.commands import (
+    RECORDED,
     Command,
     CreateRoom,
     Delete,
@@ -35,10 +36,11 @@ from domain.commands import (
     OpenDm,
     Send,
     fingerprint,
+    fingerprint_before_client_ids,
 )
 from domain.errors import DomainError
 from domain.events import Attachment, Envelope, Event, event_type
-from domain.ids import READ_PREFIX, reader_stream, room_stream
+from domain.ids import READ_PREFIX, is_room_stream, reader_stream, room_stream
 from domain.rooms import (
     ReaderState,
     RoomState,
@@ -113,15 +115,13 @@ class ChatService:
     def create_room(
         self, actor: str, name: str, members: tuple[str, ...] = (), client_id: str = ""
     ) -> Outcome:
-        # A retried creation must address the same room, so its id follows from the client id.
-        room_id = _derived_id(actor, client_id) if client_id else self.ids()
-        return self.execute(actor, CreateRoom(room_id, name, members), client_id)
+        return self.execute(actor, CreateRoom("", name, members, client_id))
 
     def open_dm(self, actor: str, peer: str) -> Outcome:
         return self.execute(actor, OpenDm(peer))
 
     def invite(self, actor: str, room_id: str, user_id: str, client_id: str = "") -> Outcome:
-        return self.execute(actor, Invite(room_id, user_id), client_id)
+        return self.execute(actor, Invite(room_id, user_id, client_id))
 
     def leave(self, actor: str, room_id: str) -> Outcome:
         return self.execute(actor, Leave(room_id))
@@ -134,7 +134,7 @@ class ChatService:
         client_id: str = "",
         attachments: tuple[Attachment, ...] = (),
     ) -> Outcome:
-        return self.execute(actor, Send(room_id, text, client_id, attachments), client_id)
+        return self.execute(actor, Send(room_id, text, client_id, attachments))
 
     def edit(self, actor: str, room_id: str, seq: int, text: str) -> Outcome:
         return self.execute(actor, Edit(room_id, seq, text))
@@ -147,19 +147,24 @@ class ChatService:
 
     # --- the one path every command takes -----------------------------------------------------
 
-    def execute(self, actor: str, command: Command, client_id: str = "") -> Outcome:
-        """Run a command; a `client_id` makes it idempotent for this actor."""
+    def execute(self, actor: str, command: Command) -> Outcome:
+        """Run a command; the `client_id` of a `RECORDED` one makes it idempotent for this actor."""
         check_id(actor, "a user id")
+        client_id = command.client_id
         if client_id:
             check_id(client_id, "a client id")
+        if isinstance(command, CreateRoom) and not command.room_id:
+            # A retried creation must address the same room, so its id follows from the client id.
+            room_id = _derived_id(actor, client_id) if client_id else self.ids()
+            command = msgspec.structs.replace(command, room_id=room_id)
         check_command(command)
-        key = f"{actor}#{client_id}" if client_id else None
+        key = f"{actor}#{client_id}" if client_id and isinstance(command, RECORDED) else None
         print_ = _fingerprint(command)
         for attempt in range(self.max_attempts):
             try:
                 loaded = self.store.load(_request(actor, command, key))
                 if loaded.record is not None:
-                    return self._replayed(loaded.record, print_)
+                    return self._replayed(loaded.record, command)
                 append, outcome = self._decide(actor, command, loaded, key, print_)
                 if append is None:
                     return outcome
@@ -222,11 +227,12 @@ class ChatService:
             for i, event in enumerate(events, start=1)
         )
 
-    def _replayed(self, record: CommandRecord, print_: str) -> Outcome:
-        if record.fingerprint != print_:
+    def _replayed(self, record: CommandRecord, command: Command) -> Outcome:
+        known = (_fingerprint(command), _digest(fingerprint_before_client_ids(command)))
+        if record.fingerprint not in known:
             raise IdempotencyKeyReused("this client id was already used for a different command")
         events = tuple(self.store.read_stream(record.stream, record.first - 1, record.last))
-        seq = record.last if record.stream.startswith("room#") else 0
+        seq = record.last if is_room_stream(record.stream) else 0
         return Outcome(record.room_id, seq, events, duplicate=True)
 
 
@@ -235,7 +241,11 @@ def _derived_id(actor: str, client_id: str) -> str:
 
 
 def _fingerprint(command: Command) -> str:
-    return hashlib.blake2b(fingerprint(command), digest_size=16).hexdigest()
+    return _digest(fingerprint(command))
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _request(actor: str, command: Command, key: str | None) -> LoadRequest:

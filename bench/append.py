@@ -19,6 +19,7 @@ from adapters.view_store import DynamoViewStore
 from application.projector import StreamProjector
 from application.service import ChatService
 from domain.events import Envelope, MessageCreated
+from domain.ids import room_stream
 from domain.limits import MAX_INITIAL_MEMBERS
 from local.moto_process import moto_server
 from local.provision import provision
@@ -71,7 +72,7 @@ def main() -> None:
         chat = ChatService(store)
         room = chat.create_room("alice", "bench", ("bob",))
         sample = Envelope(
-            "room#raw",
+            room_stream("raw"),
             1,
             "message.created",
             1,
@@ -84,7 +85,7 @@ def main() -> None:
 
         def raw_put(i: int) -> None:
             item = to_event_item(sample)
-            item["pk"] = {"S": f"room#raw{i % 50}"}
+            item["pk"] = {"S": room_stream(f"raw{i % 50}")}
             item["sk"] = {"N": str(i + 1)}
             dynamodb.put_item(TableName=stage.tables["events"], Item=item)
 

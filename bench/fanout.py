@@ -18,6 +18,7 @@ from adapters.view_store import DynamoViewStore
 from application.fanout import fan_out, recipients
 from application.projector import StreamProjector
 from application.service import ChatService
+from domain.ids import room_stream
 from domain.public import detail
 from local.moto_process import moto_server
 from local.provision import provision
@@ -65,7 +66,9 @@ def measure(bystanders: int, members: int, tabs: int) -> tuple[float, float, int
         connections.add(f"bystander{i}", f"bystander{i}-tab", now)
     sent = chat.send(people[0], room.room_id, "hello everyone")
     assert sent.message is not None
-    StreamProjector(views, NoBus()).project_events(list(events.read_stream("room#" + room.room_id)))
+    StreamProjector(views, NoBus()).project_events(
+        list(events.read_stream(room_stream(room.room_id)))
+    )
 
     reads, poster = count_reads(dynamodb), CountingPoster()
     body = detail(sent.message)

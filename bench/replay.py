@@ -41,6 +41,7 @@ from typing import Any
 
 from bench.workload import build_log, describe
 from domain.events import Envelope, MessageCreated, decode_envelope, encode
+from domain.ids import room_of_stream
 from domain.projection import Views, message_sk, project
 
 TARGET = 0.4
@@ -77,7 +78,7 @@ def plain_pass(lines: list[bytes]) -> dict[tuple[str, str], dict[str, Any]]:
         data = env.data
         if type(data) is MessageCreated:
             rows[(env.stream, message_sk(env.version))] = {
-                "room_id": env.stream[5:],
+                "room_id": room_of_stream(env.stream),
                 "seq": env.version,
                 "n": data.n,
                 "author": env.actor,

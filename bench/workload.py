@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from application.memory import InMemoryEventStore
 from application.service import ChatService
 from domain.events import Attachment, Envelope
-from domain.ids import room_stream
+from domain.ids import is_room_stream, room_stream
 from domain.rooms import RoomState
 
 START = 1_735_689_600.0  # 2025-01-01T00:00:00Z
@@ -266,7 +266,7 @@ def build_log(n: int, seed: int = 1) -> list[Envelope]:
 
 def describe(log: list[Envelope]) -> str:
     counts = Counter(env.type for env in log)
-    rooms = {env.stream for env in log if env.stream.startswith("room#")}
+    rooms = {env.stream for env in log if is_room_stream(env.stream)}
     users = {env.actor for env in log}
     parts = ", ".join(f"{t} {c / len(log):.1%}" for t, c in counts.most_common())
     return f"{len(rooms)} rooms, {len(users)} users; {parts}"

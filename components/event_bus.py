@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from adapters.bus import SOURCE
 from components.policies import service_may
 from components.topology import BusRule
 
@@ -67,9 +66,7 @@ class BusRules(pulumi.ComponentResource):
                 rule.name,
                 name=rule.name,  # rules live on the stage's own bus
                 event_bus_name=args.bus.name,
-                event_pattern=json.dumps(
-                    {"source": [SOURCE], "detail-type": list(rule.detail_types)}
-                ),
+                event_pattern=json.dumps(rule.event_pattern()),
                 opts=child,
             )
             aws.cloudwatch.EventTarget(

@@ -110,6 +110,10 @@ class HttpRoute:
     path: str  # API Gateway syntax: /rooms/{room_id}
     function: str
     public: bool = False  # True: no JWT authorizer
+    # The input it takes (a `domain.commands` action): its body plus the path's values.
+    command: str = ""
+    creates: bool = False  # answers 201 when it wrote something new
+    query: tuple[str, ...] = ()  # query string parameters it reads
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,10 @@ FUNCTIONS: tuple[Function, ...] = (
 )
 
 
+# The `Source` of every entry the functions put on the chat bus.
+BUS_SOURCE = "chat"
+
+
 @dataclass(frozen=True)
 class BusRule:
     """An EventBridge rule on the chat bus, delivering to a function with retries and a DLQ."""
@@ -209,6 +217,10 @@ class BusRule:
     max_retries: int = 8
     max_event_age_s: int = 300  # a chat frame older than this is news nobody wants
     dead_letter_queue: str = ""
+
+    def event_pattern(self) -> dict[str, list[str]]:
+        """What the rule matches: chat events (and signals) of its detail types."""
+        return {"source": [BUS_SOURCE], "detail-type": list(self.detail_types)}
 
 
 BROADCAST_DLQ = Queue("broadcast-dlq", "bus events the broadcaster could not deliver")
@@ -255,26 +267,23 @@ WS_AUTHORIZER_FUNCTION = WS_AUTHORIZER.name
 
 HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("GET", "/openapi.json", HTTP_API.name, public=True),
-    *(
-        HttpRoute(method, path, HTTP_API.name)  # type: ignore[arg-type]
-        for method, path in (
-            ("GET", "/me"),
-            ("GET", "/rooms"),
-            ("POST", "/rooms"),
-            ("POST", "/dms"),
-            ("GET", "/rooms/{room_id}"),
-            ("POST", "/rooms/{room_id}/members"),
-            ("DELETE", "/rooms/{room_id}/members/me"),
-            ("GET", "/rooms/{room_id}/messages"),
-            ("GET", "/rooms/{room_id}/events"),
-            ("POST", "/rooms/{room_id}/messages"),
-            ("PATCH", "/rooms/{room_id}/messages/{seq}"),
-            ("DELETE", "/rooms/{room_id}/messages/{seq}"),
-            ("POST", "/rooms/{room_id}/read"),
-            ("POST", "/rooms/{room_id}/uploads"),
-            ("GET", "/rooms/{room_id}/files/{file_id}"),
-        )
-    ),
+    HttpRoute("GET", "/ws-frames.json", HTTP_API.name, public=True),
+    HttpRoute("GET", "/me", HTTP_API.name),
+    HttpRoute("GET", "/rooms", HTTP_API.name),
+    HttpRoute("POST", "/rooms", HTTP_API.name, command="create_room", creates=True),
+    HttpRoute("POST", "/dms", HTTP_API.name, command="open_dm", creates=True),
+    HttpRoute("GET", "/rooms/{room_id}", HTTP_API.name),
+    HttpRoute("POST", "/rooms/{room_id}/members", HTTP_API.name, command="invite", creates=True),
+    HttpRoute("DELETE", "/rooms/{room_id}/members/me", HTTP_API.name, command="leave"),
+    HttpRoute("GET", "/rooms/{room_id}/messages", HTTP_API.name, query=("before", "limit")),
+    HttpRoute("GET", "/rooms/{room_id}/events", HTTP_API.name, query=("after",)),
+    HttpRoute("POST", "/rooms/{room_id}/messages", HTTP_API.name, command="send", creates=True),
+    HttpRoute("PATCH", "/rooms/{room_id}/messages/{seq}", HTTP_API.name, command="edit"),
+    HttpRoute("DELETE", "/rooms/{room_id}/messages/{seq}", HTTP_API.name, command="delete"),
+    HttpRoute("POST", "/rooms/{room_id}/read", HTTP_API.name, command="read"),
+    HttpRoute("POST", "/rooms/{room_id}/uploads", HTTP_API.name, command="upload", creates=True),
+    # as=url: the URL as JSON, no redirect
+    HttpRoute("GET", "/rooms/{room_id}/files/{file_id}", HTTP_API.name, query=("name", "as")),
 )
 
 PROJECTOR_DLQ = Queue("projector-dlq", "stream records the projector failed on after every retry")

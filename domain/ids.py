@@ -30,6 +30,31 @@ def stream_entity(stream: str) -> str:
     return stream.partition("#")[2]
 
 
+def room_of_stream(stream: str) -> str:
+    """`room#abc` -> `abc`: the room a room stream (or a view row keyed by it) belongs to."""
+    return stream[len(ROOM_PREFIX) :]
+
+
+def is_room_stream(stream: str) -> bool:
+    return stream.startswith(ROOM_PREFIX)
+
+
+# The events table's bookkeeping items (sk = 0) beside the streams' heads.
+def membership_item(room_id: str, user_id: str) -> str:
+    """Present while `user_id` belongs to the room."""
+    return f"member#{room_id}#{user_id}"
+
+
+def tombstone_item(room_id: str, seq: int) -> str:
+    """The message at `seq` was deleted."""
+    return f"tomb#{room_id}#{seq}"
+
+
+def command_item(key: str) -> str:
+    """What a command with a client id did (`<actor>#<client id>`)."""
+    return "cmd#" + key
+
+
 def dm_room_id(a: str, b: str) -> str:
     """The same pair of users always gets the same DM room, whoever opens it first.
 

@@ -19,6 +19,12 @@ MAX_CONTENT_TYPE_CHARS: Final = 127
 UPLOAD_EXPIRES_S: Final = 300
 DOWNLOAD_EXPIRES_S: Final = 300
 
+# The WebSocket API's limits, as API Gateway sets them (the local stage enforces the same).
+MAX_FRAME_BYTES: Final = 32 * 1024
+MAX_MESSAGE_BYTES: Final = 128 * 1024  # also the most a @connections post may carry
+IDLE_TIMEOUT_S: Final = 600
+MAX_CONNECTION_S: Final = 2 * 3600  # API Gateway closes a WebSocket after two hours
+
 # What may be shared: images, video the browser plays inline, PDF and common office documents.
 ALLOWED_CONTENT_TYPES: Final = frozenset(
     {

@@ -37,13 +37,12 @@ from domain.events import (
     UserJoined,
     UserLeft,
 )
-from domain.ids import reader_of
+from domain.ids import ROOM_PREFIX, reader_of, room_of_stream
 from domain.limits import PREVIEW_CHARS
 
 Key = tuple[str, str]
 Row = dict[str, Any]
 
-ROOM_PREFIX = "room#"
 MEMBERS_PREFIX = "members#"
 ROOM_GUARD = "src"
 READ_GUARD = "rsrc"
@@ -85,6 +84,14 @@ def inbox_key(user_id: str, room_id: str) -> Key:
 
 def preview(text: str) -> str:
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+def message_preview(event: MessageCreated) -> str:
+    """What the inbox shows of a new message: its text's start, or the names of its files. Live
+    events carry it too (`domain.public.detail`), so a preview never changes on reload."""
+    if event.text or not event.attachments:
+        return preview(event.text)
+    return preview(", ".join(attachment.name for attachment in event.attachments))
 
 
 def _joined(
@@ -134,13 +141,18 @@ def _room_created(env: Envelope, event: RoomCreated) -> tuple[Write, ...]:
 def _user_joined(env: Envelope, event: UserJoined) -> tuple[Write, ...]:
     # The room of a join is always a group: DMs take no invites.
     member, inbox = _joined(
-        env.stream[5:], event.user_id, env.version, kind="group", peer="", joined_n=event.joined_n
+        room_of_stream(env.stream),
+        event.user_id,
+        env.version,
+        kind="group",
+        peer="",
+        joined_n=event.joined_n,
     )
     return (member, inbox, _room_touched(env.stream, env.version))
 
 
 def _user_left(env: Envelope, event: UserLeft) -> tuple[Write, ...]:
-    room_id, version = env.stream[5:], env.version
+    room_id, version = room_of_stream(env.stream), env.version
     return (
         Write(
             member_key(room_id, event.user_id),
@@ -186,7 +198,8 @@ def room_after_message(env: Envelope, event: MessageCreated, author: str) -> Row
         "last_activity": env.at,
         "last_message_seq": seq,
         "last_author": author,
-        "last_preview": text if len(text) <= PREVIEW_CHARS else preview(text),
+        # The common case inline: replay folds millions of these.
+        "last_preview": text if 0 < len(text) <= PREVIEW_CHARS else message_preview(event),
         "last_deleted": False,
         ROOM_GUARD: seq,
     }
@@ -210,7 +223,7 @@ def read_row(env: Envelope, event: ReadMarked, user_id: str, room_id: str) -> Ro
 
 def _message_created(env: Envelope, event: MessageCreated) -> tuple[Write, ...]:
     pk, seq, author = env.stream, env.version, env.actor
-    room_id = pk[5:]
+    room_id = room_of_stream(pk)
     return (
         Write((pk, message_sk(seq)), ROOM_GUARD, seq, message_row(env, event, room_id, author)),
         Write((pk, META), ROOM_GUARD, seq, room_after_message(env, event, author)),
@@ -354,7 +367,7 @@ class Views:
         return message_sk(seq)  # far past the seqs seen so far: not worth a table
 
     def _room_names(self, stream: str) -> tuple[str, str, Key]:
-        names = self._rooms[stream] = (stream, stream[5:], (stream, META))
+        names = self._rooms[stream] = (stream, room_of_stream(stream), (stream, META))
         return names
 
     def _room_id_names(self, room_id: str) -> tuple[str, str]:

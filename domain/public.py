@@ -6,24 +6,50 @@ from typing import Any
 
 import msgspec
 
-from domain.events import Envelope, ReadMarked
+from domain.events import Envelope, MessageCreated, MessageUpdated, ReadMarked
 from domain.ids import stream_entity
+from domain.projection import message_preview, preview
+
+
+class PublicEvent(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A room event addressed by (room_id, seq); a read marker by its reader (`user_id`), its
+    room and the seq read. `data` holds the event's own fields (see `domain.events`); `preview`,
+    on message events, is what the inbox shows for them."""
+
+    type: str
+    v: int
+    room_id: str
+    seq: int
+    actor: str
+    at: str
+    event_id: str
+    data: dict[str, Any]
+    preview: str = ""
+    user_id: str = ""
 
 
 def detail(envelope: Envelope) -> dict[str, Any]:
-    """Room events are addressed by (room_id, seq); a read marker by its reader and room."""
     event = envelope.data
-    body: dict[str, Any] = {
-        "type": envelope.type,
-        "v": envelope.v,
-        "room_id": stream_entity(envelope.stream),
-        "seq": envelope.version,
-        "actor": envelope.actor,
-        "at": envelope.at,
-        "event_id": envelope.event_id,
-        "data": msgspec.to_builtins(event),
-    }
-    del body["data"]["type"]
-    if isinstance(event, ReadMarked):
-        body.update(room_id=event.room_id, seq=event.seq, user_id=envelope.actor)
+    data: dict[str, Any] = msgspec.to_builtins(event)
+    del data["type"]
+    room_id, seq, user_id, shown = stream_entity(envelope.stream), envelope.version, "", ""
+    if isinstance(event, MessageCreated):
+        shown = message_preview(event)
+    elif isinstance(event, MessageUpdated):
+        shown = preview(event.text)
+    elif isinstance(event, ReadMarked):
+        room_id, seq, user_id = event.room_id, event.seq, envelope.actor
+    public = PublicEvent(
+        envelope.type,
+        envelope.v,
+        room_id,
+        seq,
+        envelope.actor,
+        envelope.at,
+        envelope.event_id,
+        data,
+        shown,
+        user_id,
+    )
+    body: dict[str, Any] = msgspec.to_builtins(public)  # fields left empty are left out
     return body

@@ -59,8 +59,9 @@ class RoomState(msgspec.Struct, frozen=True):
     room_id: str
     kind: RoomKind
     name: str
-    # The members this decision concerns: in memory all of them; from DynamoDB the actor and the
-    # invitee only, so the stored head stays the same size whatever the room's size.
+    # Only the members this decision concerns (the actor, an invitee): a load names the users it
+    # asks about and gets those who are members. The stored head holds none, so it stays the same
+    # size whatever the room's size.
     members: frozenset[str]
     version: int
     messages: int = 0

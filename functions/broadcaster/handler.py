@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from functools import cache
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -15,7 +15,9 @@ from adapters.aws import table_name
 from adapters.connections import DynamoConnections
 from adapters.view_store import DynamoViewStore
 from adapters.websocket import ConnectionsApi
-from application.fanout import fan_out, recipients
+from application.fanout import Connections, Poster, fan_out, recipients
+from application.ports import ViewReader
+from functions.composition import Root
 
 logger = Logger(service="broadcaster")
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Chat"))
@@ -25,23 +27,35 @@ class DeliveryFailed(Exception):
     """Some connections could not be reached for a reason other than being closed: retry."""
 
 
-@cache
-def _collaborators() -> tuple[DynamoViewStore, DynamoConnections, ConnectionsApi]:
-    return (
+@dataclass(frozen=True)
+class Deps:
+    views: ViewReader
+    connections: Connections
+    poster: Poster
+
+
+def from_environment() -> Deps:
+    return Deps(
         DynamoViewStore(table_name("VIEWS_TABLE")),
         DynamoConnections(table_name("CONNECTIONS_TABLE")),
         ConnectionsApi(os.environ["WS_MANAGEMENT_ENDPOINT"]),
     )
 
 
+root = Root(from_environment)
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    views, connections, api = _collaborators()
+    return handle(event, root())
+
+
+def handle(event: EventBridgeEvent, deps: Deps) -> dict[str, Any]:
     detail: dict[str, Any] = dict(event.detail)
-    users = recipients(event.detail_type, detail, views.members)
-    delivery = fan_out({"type": event.detail_type, **detail}, users, connections, api)
+    users = recipients(event.detail_type, detail, deps.views.members)
+    delivery = fan_out({"type": event.detail_type, **detail}, users, deps.connections, deps.poster)
     metrics.add_metric(name="FramesSent", unit=MetricUnit.Count, value=delivery.sent)
     metrics.add_metric(name="ConnectionsGone", unit=MetricUnit.Count, value=len(delivery.forgotten))
     if delivery.failed:

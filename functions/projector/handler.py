@@ -6,7 +6,8 @@ each record's outcome as Lambda's partial batch response."""
 from __future__ import annotations
 
 import os
-from functools import cache, partial
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -24,22 +25,38 @@ from adapters.aws import table_name
 from adapters.bus import EventBridgeBus
 from adapters.event_codec import event_image, from_event_item
 from adapters.view_store import DynamoViewStore
+from application.ports import EventBus, ViewStore
 from application.projector import HeldBack, StreamProjector
 from domain.events import UnknownEvent
+from functions.composition import Root
 
 logger = Logger(service="projector")
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Chat"))
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
-@cache
-def _stores() -> tuple[DynamoViewStore, EventBridgeBus]:
-    return DynamoViewStore(table_name("VIEWS_TABLE")), EventBridgeBus(os.environ["EVENT_BUS_NAME"])
+@dataclass(frozen=True)
+class Deps:
+    views: ViewStore
+    bus: EventBus
+
+
+def from_environment() -> Deps:
+    return Deps(
+        DynamoViewStore(table_name("VIEWS_TABLE")), EventBridgeBus(os.environ["EVENT_BUS_NAME"])
+    )
+
+
+root = Root(from_environment)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return handle(event, context, root())
+
+
+def handle(event: dict[str, Any], context: LambdaContext, deps: Deps) -> PartialItemFailureResponse:
     images = {
         record["dynamodb"]["SequenceNumber"]: image
         for record in event["Records"]
@@ -48,7 +65,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     outcomes = dict(
         zip(
             images,
-            StreamProjector(*_stores()).project(
+            StreamProjector(deps.views, deps.bus).project(
                 [(image["pk"]["S"], partial(from_event_item, image)) for image in images.values()]
             ),
             strict=True,

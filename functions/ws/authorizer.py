@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import os
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from adapters.tokens import CognitoVerifier, InvalidToken
+from functions.composition import Root
 
 logger = Logger(service="ws-authorizer")
 
 
-@cache
-def _verifier() -> CognitoVerifier:
+def from_environment() -> CognitoVerifier:
     return CognitoVerifier(
         os.environ["COGNITO_ISSUER"],
         os.environ["COGNITO_CLIENT_ID"],
@@ -37,11 +36,18 @@ def policy(user_id: str, method_arn: str) -> dict[str, Any]:
     }
 
 
+root = Root(from_environment)
+
+
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(event, root())
+
+
+def handle(event: dict[str, Any], verifier: CognitoVerifier) -> dict[str, Any]:
     token = (event.get("queryStringParameters") or {}).get("token", "")
     try:
-        identity = _verifier().verify(token)
+        identity = verifier.verify(token)
     except InvalidToken as refused:
         logger.info("connection refused", reason=refused.message)
         # API Gateway answers 401 to the client when an authorizer raises exactly this.

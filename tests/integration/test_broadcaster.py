@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
 from adapters.aws import client
 from adapters.connections import DynamoConnections
@@ -22,7 +23,6 @@ from domain.projection import project
 from domain.public import detail
 from functions.broadcaster import handler
 from local.provision import Stage
-from tests.integration.support import FakeContext
 
 SAMPLE = json.loads(
     (Path(__file__).resolve().parents[3] / "shared/aws-events/eventbridge-event.json").read_text()
@@ -44,7 +44,7 @@ class RecordingApi:
 def api(stage: Stage, view_store: DynamoViewStore, monkeypatch: pytest.MonkeyPatch) -> RecordingApi:
     recording = RecordingApi(closed={"alice-old-tab"})
     connections = DynamoConnections(stage.tables["connections"], client("dynamodb"))
-    monkeypatch.setattr(handler, "_collaborators", lambda: (view_store, connections, recording))
+    DEPS[:] = [handler.Deps(view_store, connections, recording)]
     now = int(time.time() * 1000)
     for user, conn in [
         ("alice", "alice-tab"),
@@ -54,6 +54,13 @@ def api(stage: Stage, view_store: DynamoViewStore, monkeypatch: pytest.MonkeyPat
     ]:
         connections.add(user, conn, now)
     return recording
+
+
+DEPS: list[handler.Deps] = []
+
+
+def broadcast(event: dict[str, Any]) -> dict[str, Any]:
+    return handler.handle(EventBridgeEvent(event), DEPS[0])
 
 
 def bus_event(detail_type: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -73,9 +80,7 @@ def test_a_message_reaches_every_open_tab_of_the_members_and_closed_tabs_are_for
         view_store.apply(project(envelope))
     assert sent.message is not None
 
-    answer = handler.lambda_handler(
-        bus_event("message.created", detail(sent.message)), FakeContext()
-    )
+    answer = broadcast(bus_event("message.created", detail(sent.message)))
 
     assert answer == {"sent": 2, "forgotten": 1}
     assert sorted(api.frames) == ["alice-tab", "bob-tab"]

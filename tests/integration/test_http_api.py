@@ -15,6 +15,7 @@ from adapters.event_store import DynamoEventStore
 from adapters.view_store import DynamoViewStore
 from domain.projection import project
 from functions.http_api import handler
+from functions.http_api.deps import from_environment
 from local.provision import Stage
 from tests.integration.support import FakeContext
 
@@ -37,14 +38,14 @@ def call(
     claims = {"sub": f"sub-{user}", "cognito:username": user} if user else {}
     event["requestContext"]["authorizer"]["jwt"]["claims"] = claims
     event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
-    response = handler.lambda_handler(event, FakeContext())  # type: ignore[arg-type]
+    # The function's collaborators over this test's stage, built as on AWS: from its environment.
+    response = handler.handle(event, FakeContext(), from_environment())  # type: ignore[arg-type]
     return response["statusCode"], json.loads(response["body"])
 
 
 @pytest.fixture(autouse=True)
-def fresh_stores(stage: Stage) -> None:
-    handler._stores.cache_clear()
-    handler._files.cache_clear()
+def each_test_has_a_stage(stage: Stage) -> None:
+    pass
 
 
 def project_all(events: DynamoEventStore, views: DynamoViewStore) -> None:
@@ -169,7 +170,8 @@ def download(room: str, file_id: str, user: str, as_url: bool = False) -> tuple[
     if as_url:
         event["rawQueryString"], event["queryStringParameters"] = "as=url", {"as": "url"}
     event["requestContext"]["authorizer"]["jwt"]["claims"] = {"cognito:username": user}
-    response = handler.lambda_handler(event, FakeContext())  # type: ignore[arg-type]
+    # The function's collaborators over this test's stage, built as on AWS: from its environment.
+    response = handler.handle(event, FakeContext(), from_environment())  # type: ignore[arg-type]
     if as_url:
         return response["statusCode"], json.loads(response["body"])["url"]
     return response["statusCode"], response.get("headers", {}).get("Location", "")

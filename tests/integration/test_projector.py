@@ -34,7 +34,6 @@ def chat(event_store: DynamoEventStore) -> ChatService:
 
 @pytest.fixture
 def reader(stage: Stage) -> StreamReader:
-    handler._stores.cache_clear()
     return StreamReader(stage.events_stream_arn)
 
 
@@ -44,9 +43,14 @@ def bus_queue(stage: Stage) -> str:
     return tap(stage, "tap", {"source": ["chat"]})
 
 
+def run(event: dict[str, Any]) -> Any:
+    """The projector over this test's stage, its collaborators built from the environment."""
+    return handler.handle(event, FakeContext(), handler.from_environment())  # type: ignore[arg-type]
+
+
 def project(reader: StreamReader) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     records = reader.poll()
-    return handler.lambda_handler(reader.lambda_event(records), FakeContext()), records
+    return run(reader.lambda_event(records)), records
 
 
 def test_stream_records_have_the_shape_lambda_delivers(
@@ -128,7 +132,7 @@ def test_a_redelivered_batch_changes_nothing(
     _, records = project(reader)
     before = sorted(view_store.scan_rows(), key=lambda r: (r["pk"], r["sk"]))
 
-    again = handler.lambda_handler(reader.lambda_event(records), FakeContext())
+    again = run(reader.lambda_event(records))
 
     assert again == {"batchItemFailures": []}
     assert sorted(view_store.scan_rows(), key=lambda r: (r["pk"], r["sk"])) == before
@@ -203,4 +207,4 @@ def test_the_handler_accepts_the_aws_sample_batch_and_skips_what_is_not_an_event
 ) -> None:
     sample = json.loads((SAMPLES / "dynamodb-stream.json").read_text())
 
-    assert handler.lambda_handler(sample, FakeContext()) == {"batchItemFailures": []}
+    assert run(sample) == {"batchItemFailures": []}

@@ -15,7 +15,6 @@ from adapters.connections import DynamoConnections
 from functions.ws import authorizer, connections
 from local.provision import Stage
 from tests.integration.conftest import Pool
-from tests.integration.support import FakeContext
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "aws-events"
 
@@ -29,14 +28,13 @@ def configured(pool: Pool, monkeypatch: pytest.MonkeyPatch) -> Pool:
     monkeypatch.setenv("COGNITO_ISSUER", pool.issuer)
     monkeypatch.setenv("COGNITO_CLIENT_ID", pool.client_id)
     monkeypatch.setenv("COGNITO_JWKS_URL", pool.verifier.jwks.uri)
-    authorizer._verifier.cache_clear()
     return pool
 
 
 def authorize(token: str | None) -> dict[str, Any]:
     event = sample("websocket-authorizer-request.json")
     event["queryStringParameters"] = {"token": token} if token is not None else {}
-    return authorizer.lambda_handler(event, FakeContext())  # type: ignore[arg-type]
+    return authorizer.handle(event, authorizer.from_environment())
 
 
 def test_a_signed_in_user_may_connect_and_is_named_to_later_routes(configured: Pool) -> None:
@@ -58,20 +56,19 @@ def test_a_connection_without_a_valid_token_is_unauthorized(
 
 
 def test_connecting_and_disconnecting_keep_the_connections_table(stage: Stage) -> None:
-    connections._connections.cache_clear()
     store = DynamoConnections(stage.tables["connections"], client("dynamodb"))
     connect = sample("websocket-connect.json")
     connect["requestContext"]["authorizer"] = {"user_id": "alice", "principalId": "alice"}
     connect["requestContext"]["connectedAt"] = int(1000 * time.time())
     connection_id = connect["requestContext"]["connectionId"]
 
-    assert connections.lambda_handler(connect, FakeContext())["statusCode"] == 200  # type: ignore[arg-type]
+    assert connections.handle(connect, store)["statusCode"] == 200
     assert store.of_user("alice") == [connection_id]
 
     disconnect = sample("websocket-disconnect.json")
     disconnect["requestContext"]["authorizer"] = {"user_id": "alice"}
     disconnect["requestContext"]["connectionId"] = connection_id
-    assert connections.lambda_handler(disconnect, FakeContext())["statusCode"] == 200  # type: ignore[arg-type]
+    assert connections.handle(disconnect, store)["statusCode"] == 200
     assert store.of_user("alice") == []
 
 
@@ -84,8 +81,8 @@ def test_forgetting_a_connection_of_an_expired_item_leaves_nothing_behind(stage:
 
 
 def test_a_connection_event_without_an_authorized_user_is_refused(stage: Stage) -> None:
-    connections._connections.cache_clear()
+    store = DynamoConnections(stage.tables["connections"], client("dynamodb"))
 
-    answer = connections.lambda_handler(sample("websocket-connect.json"), FakeContext())  # type: ignore[arg-type]
+    answer = connections.handle(sample("websocket-connect.json"), store)
 
     assert answer["statusCode"] == 401

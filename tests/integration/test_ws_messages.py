@@ -14,7 +14,7 @@ from adapters.event_store import DynamoEventStore
 from application.service import ChatService
 from functions.ws import messages
 from local.provision import Stage
-from tests.integration.support import FakeContext, drain, tap
+from tests.integration.support import drain, tap
 
 SAMPLE = json.loads(
     (Path(__file__).resolve().parents[3] / "shared/aws-events/websocket-message.json").read_text()
@@ -29,14 +29,13 @@ def frame(user: str | None, body: Any) -> dict[str, Any]:
         body.get("action", "$default") if isinstance(body, dict) else "$default"
     )
     event["body"] = body if isinstance(body, str) else json.dumps(body)
-    answer = messages.lambda_handler(event, FakeContext())  # type: ignore[arg-type]
+    answer = messages.handle(event, messages.from_environment())
     assert answer["statusCode"] == 200
     return json.loads(answer["body"]) if "body" in answer else {}
 
 
 @pytest.fixture
 def room(stage: Stage, event_store: DynamoEventStore) -> str:
-    messages._collaborators.cache_clear()
     return ChatService(event_store).create_room("alice", "General", ("bob",)).room_id
 
 

@@ -242,7 +242,22 @@ def test_a_room_event_is_published_by_room_and_seq() -> None:
         "at": "2026-01-01T00:00:00.000Z",
         "event_id": "ev-1",
         "data": {"text": "hello", "n": 1, "client_id": "m-1"},
+        "preview": "hello",
     }
+
+
+def test_a_message_event_carries_the_preview_the_inbox_will_show_after_a_reload() -> None:
+    long = detail(envelope(MessageCreated("y" * 200, 1), version=2))
+    files = detail(envelope(MessageCreated("", 2, attachments=(photo("a.png"), photo("b.png")))))
+    edited = detail(envelope(MessageUpdated(1, "z" * 200, latest=True), version=3))
+
+    assert long["preview"] == "y" * 139 + "…"
+    assert files["preview"] == "a.png, b.png"
+    assert edited["preview"] == "z" * 139 + "…"
+
+
+def photo(name: str) -> Attachment:
+    return Attachment(f"rooms/r1/{name}", name, "image/png", 10)
 
 
 def test_a_read_marker_is_published_by_its_reader_and_room() -> None:

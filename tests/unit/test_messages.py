@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 
 import msgspec
@@ -283,6 +284,13 @@ def test_a_long_message_is_previewed_shortened(chat: ChatService, room: str) -> 
     assert room_row(views_of(chat), room)["last_preview"] == "z" * (PREVIEW_CHARS - 1) + "…"
 
 
+def test_a_message_of_files_alone_is_previewed_by_their_names(chat: ChatService, room: str) -> None:
+    files = (attachment(room, "plan.pdf"), attachment(room, "photo.png"))
+    chat.send("bob", room, "", attachments=files)
+
+    assert room_row(views_of(chat), room)["last_preview"] == "plan.pdf, photo.png"
+
+
 # --- idempotent sends --------------------------------------------------------------------------
 
 
@@ -344,6 +352,32 @@ def test_a_refused_send_does_not_use_up_its_client_id(chat: ChatService, room: s
         chat.send("bob", room, "  ", client_id="m-1")
 
     assert not chat.send("bob", room, "hello", client_id="m-1").duplicate
+
+
+def test_an_edit_echoes_its_client_id_but_is_not_recorded(chat: ChatService, room: str) -> None:
+    seq = chat.send("bob", room, "helo", client_id="m-1").seq
+
+    edited = chat.execute("bob", Edit(room, seq, "hello", client_id="m-1"))
+
+    assert not edited.duplicate and edited.seq == seq + 1
+    assert set(memory(chat).records) == {"bob#m-1"}
+
+
+def test_a_retry_recorded_before_commands_carried_client_ids_is_still_recognised(
+    chat: ChatService,
+) -> None:
+    created = chat.create_room("alice", "General", ("bob",), client_id="k-1")
+    record = memory(chat).records["alice#k-1"]
+    # What CreateRoom(room_id, name, members), with no client_id field, encoded to then.
+    before: dict[str, object] = {"action": "create_room", "room_id": created.room_id}
+    before["name"] = "General"
+    before["members"] = ["bob"]
+    legacy = hashlib.blake2b(msgspec.json.encode(before), digest_size=16).hexdigest()
+    memory(chat).records["alice#k-1"] = msgspec.structs.replace(record, fingerprint=legacy)
+
+    retry = chat.create_room("alice", "General", ("bob",), client_id="k-1")
+
+    assert retry.duplicate and retry.room_id == created.room_id
 
 
 # --- concurrency -------------------------------------------------------------------------------

@@ -12,15 +12,21 @@ class Server {
   log: RoomEvent[] = [];
 
   say(actor: string, text: string, clientId = ''): RoomEvent {
+    return this.append('message.created', actor, { text, client_id: clientId, attachments: [] }, text);
+  }
+
+  /** The next event of the log, with the `preview` the server puts on message events (none: an older server). */
+  append(type: string, actor: string, data: Record<string, any>, preview?: string): RoomEvent {
     const seq = this.log.length + 1;
     const event: RoomEvent = {
-      type: 'message.created',
+      type,
       room_id: 'r1',
       seq,
       actor,
       at: `2026-11-25T06:${String(Math.floor(seq / 60)).padStart(2, '0')}:${String(seq % 60).padStart(2, '0')}.000Z`,
       event_id: `e${seq}`,
-      data: { text, n: seq, client_id: clientId, attachments: [] },
+      data: { n: seq, ...data },
+      ...(preview === undefined ? {} : { preview }),
     };
     this.log.push(event);
     return event;
@@ -28,6 +34,7 @@ class Server {
 
   rows(): MessageRow[] {
     return this.log
+      .filter((e) => e.type === 'message.created')
       .map((e) => ({ room_id: 'r1', seq: e.seq, author: e.actor, text: e.data['text'], at: e.at, deleted: false }))
       .reverse();
   }
@@ -247,6 +254,88 @@ describe('ChatService', () => {
     expect(chat.inbox()[0].last_message?.preview).toBe('two');
     socket.frames.next(server.say('bob', 'my answer'));
     expect(chat.inbox()[0].unread).toBe(0);
+  });
+
+  it('shows the server’s preview of a new message in the inbox, never a cut of its own', async () => {
+    inbox = [entry(0)];
+    chat.start();
+    await settle();
+    const long = 'abc'.repeat(100);
+    socket.frames.next(server.append('message.created', 'alice', { text: long, attachments: [] }, 'abc…'));
+    expect(chat.inbox()[0].last_message).toEqual({ seq: 1, author: 'alice', preview: 'abc…', deleted: false });
+    const files = [
+      { key: 'k1', name: 'photo.png', content_type: 'image/png', size: 1 },
+      { key: 'k2', name: 'notes.pdf', content_type: 'application/pdf', size: 2 },
+    ];
+    const attached = server.append('message.created', 'alice', { text: '', attachments: files }, 'photo.png, notes.pdf');
+    socket.frames.next(attached);
+    expect(chat.inbox()[0].last_message?.preview).toBe('photo.png, notes.pdf');
+  });
+
+  it('shows the server’s preview of an edit of the latest message, and a deleted one as deleted', async () => {
+    inbox = [entry(0)];
+    chat.start();
+    await settle();
+    socket.frames.next(server.say('alice', 'first'));
+    const edited = 'edited '.repeat(40);
+    socket.frames.next(server.append('message.updated', 'alice', { seq: 1, text: edited, latest: true }, 'edited…'));
+    expect(chat.inbox()[0].last_message).toMatchObject({ seq: 1, preview: 'edited…', deleted: false });
+    socket.frames.next(server.say('alice', 'second'));
+    socket.frames.next(server.append('message.updated', 'alice', { seq: 1, text: 'again', latest: false }, 'again'));
+    expect(chat.inbox()[0].last_message).toMatchObject({ seq: 3, preview: 'second' }); // not the latest: no change
+    socket.frames.next(server.append('message.deleted', 'alice', { seq: 3, latest: true }));
+    expect(chat.inbox()[0].last_message).toMatchObject({ seq: 3, preview: '', deleted: true });
+  });
+
+  it('shows no preview rather than one of its own when an older server sends none', async () => {
+    inbox = [entry(0)];
+    chat.start();
+    await settle();
+    socket.frames.next(server.append('message.created', 'alice', { text: 'hello', attachments: [] }));
+    expect(chat.inbox()[0].last_message).toMatchObject({ seq: 1, author: 'alice', preview: '' });
+    const file = { key: 'k1', name: 'photo.png', content_type: 'image/png', size: 1 };
+    socket.frames.next(server.append('message.created', 'alice', { text: '', attachments: [file] }));
+    expect(chat.inbox()[0].last_message).toMatchObject({ seq: 2, preview: '' });
+    socket.frames.next(server.say('alice', 'third'));
+    socket.frames.next(server.append('message.updated', 'alice', { seq: 3, text: 'changed', latest: true }));
+    expect(chat.inbox()[0].last_message).toMatchObject({ seq: 3, preview: '' });
+  });
+
+  it('takes the preview from the events a catch-up reads from the log too', async () => {
+    server.say('alice', 'before');
+    inbox = [entry(0)];
+    chat.start();
+    chat.open('r1');
+    await settle();
+    socket.status.set('offline');
+    server.append('message.created', 'alice', { text: 'x'.repeat(200), attachments: [] }, 'xxx…');
+    socket.status.set('online');
+    socket.opened.next({ reconnect: true });
+    await settle();
+    expect(chat.inbox()[0].last_message).toMatchObject({ seq: 2, preview: 'xxx…' });
+  });
+
+  it('asks for a room’s info and its latest page together when it opens', async () => {
+    const api = TestBed.inject(ApiService);
+    const asked: string[] = [];
+    const room = api.room;
+    const history = api.history;
+    let answerRoom = () => {};
+    api.room = (id) => {
+      asked.push('room');
+      return new Promise((resolve) => (answerRoom = () => resolve(room(id))));
+    };
+    api.history = (id, before, limit) => {
+      asked.push('history');
+      return history(id, before, limit);
+    };
+    server.say('alice', 'one');
+    chat.open('r1');
+    await settle();
+    expect(asked).toEqual(['room', 'history']); // the page is not waiting for the info
+    answerRoom();
+    await settle();
+    expect(texts()).toEqual(['one']);
   });
 
   it('moves a room with a new message to the top of the inbox', async () => {

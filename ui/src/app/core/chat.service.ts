@@ -12,7 +12,6 @@ export const CATCH_UP_PAGE = 500;
 export const SEND_TIMEOUT_MS = 10_000;
 export const TYPING_SHOWN_MS = 5_000;
 export const TYPING_EVERY_MS = 3_000;
-const PREVIEW_CHARS = 140;
 
 /** What a room view shows; the timeline underneath is plain state, these signals redraw. */
 export class RoomState {
@@ -386,10 +385,10 @@ export class ChatService {
 
   private async load(room: RoomState): Promise<void> {
     try {
-      // One after the other: the local gateway runs concurrent calls of one function in threads
-      // that share the HTTP API's current event, so a parallel pair can lose the page's limit.
-      const info = await this.api.room(room.id);
-      const page = await this.api.history(room.id, null, PAGE_SIZE);
+      const [info, page] = await Promise.all([
+        this.api.room(room.id),
+        this.api.history(room.id, null, PAGE_SIZE),
+      ]);
       room.info.set(info);
       if (info.members.length === 0) {
         void this.refreshInfo(room); // a room this new may not be in the views yet
@@ -479,13 +478,11 @@ export class ChatService {
     const next: InboxEntry = { ...entry, last_seq: event.seq };
     const data = event.data;
     if (event.type === 'message.created') {
-      const files = (data['attachments'] as Attachment[] | undefined) ?? [];
-      const text = String(data['text'] ?? '');
       next.last_activity = event.at;
       next.last_message = {
         seq: event.seq,
         author: event.actor,
-        preview: text ? text.slice(0, PREVIEW_CHARS) : files.map((f) => f.name).join(', '),
+        preview: serverPreview(event),
         deleted: false,
       };
       if (event.actor === me) {
@@ -494,7 +491,7 @@ export class ChatService {
         next.unread = entry.unread + 1;
       }
     } else if (event.type === 'message.updated' && data['latest'] && next.last_message) {
-      next.last_message = { ...next.last_message, preview: String(data['text']).slice(0, PREVIEW_CHARS) };
+      next.last_message = { ...next.last_message, preview: serverPreview(event) };
     } else if (event.type === 'message.deleted' && data['latest'] && next.last_message) {
       next.last_message = { ...next.last_message, preview: '', deleted: true };
     }
@@ -515,6 +512,14 @@ export class ChatService {
       }, 300);
     }
   }
+}
+
+/**
+ * The inbox preview of a `message.created` / `message.updated` event: the server's, exactly as
+ * `GET /rooms` will show it after a reload. An older server sends none: '' rather than a guess.
+ */
+function serverPreview(event: RoomEvent): string {
+  return typeof event.preview === 'string' ? event.preview : '';
 }
 
 export function sortByActivity(entries: InboxEntry[]): InboxEntry[] {

@@ -30,6 +30,11 @@ export interface RoomEvent {
   event_id: string;
   user_id?: string;
   data: Record<string, any>;
+  /**
+   * On `message.created` and `message.updated`: what the inbox row's `last_message.preview` shows
+   * for this message (the server's rule; the client never derives its own).
+   */
+  preview?: string;
 }
 
 export interface InboxEntry {

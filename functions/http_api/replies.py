@@ -1,0 +1,77 @@
+"""How the HTTP API answers: JSON bodies, a write's outcome, and errors as
+`{"error": {"code", "message"}}` with the status that fits the code."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from aws_lambda_powertools.event_handler import Response
+
+from application.service import Outcome
+from domain.errors import DomainError
+from domain.public import detail
+
+STATUS: dict[str, HTTPStatus] = {
+    "invalid": HTTPStatus.BAD_REQUEST,
+    "invalid_json": HTTPStatus.BAD_REQUEST,
+    "unauthorized": HTTPStatus.UNAUTHORIZED,
+    "not_a_member": HTTPStatus.FORBIDDEN,
+    "not_author": HTTPStatus.FORBIDDEN,
+    "room_not_found": HTTPStatus.NOT_FOUND,
+    "message_not_found": HTTPStatus.NOT_FOUND,
+    "not_found": HTTPStatus.NOT_FOUND,
+    "message_deleted": HTTPStatus.CONFLICT,
+    "already_member": HTTPStatus.CONFLICT,
+    "room_exists": HTTPStatus.CONFLICT,
+    "dm_rule": HTTPStatus.CONFLICT,
+    "room_full": HTTPStatus.CONFLICT,
+    "idempotency_key_reused": HTTPStatus.CONFLICT,
+    "too_large": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    "busy": HTTPStatus.TOO_MANY_REQUESTS,
+}
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+
+
+class NoRoute(DomainError):
+    code = "not_found"
+
+
+def reply(payload: Any, status: HTTPStatus = HTTPStatus.OK) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=msgspec.json.encode(payload).decode(),
+    )
+
+
+def written(outcome: Outcome, creates: bool = False) -> Response[Any]:
+    """A write's outcome; 201 when the route creates and this call wrote something new."""
+    created = creates and bool(outcome.events) and not outcome.duplicate
+    return reply(
+        {
+            "room_id": outcome.room_id,
+            "seq": outcome.seq,
+            "duplicate": outcome.duplicate,
+            "events": [detail(e) for e in outcome.events],
+        },
+        HTTPStatus.CREATED if created else HTTPStatus.OK,
+    )
+
+
+def refused(error: DomainError) -> Response[Any]:
+    status = STATUS.get(error.code, HTTPStatus.BAD_REQUEST)
+    return reply({"error": {"code": error.code, "message": error.message}}, status)
+
+
+def redirect(url: str) -> Response[Any]:
+    return Response(
+        status_code=HTTPStatus.FOUND,
+        content_type="application/json",
+        body="{}",
+        headers={"Location": url, "Cache-Control": "private, no-store"},
+    )
