@@ -5,6 +5,7 @@ import { ApiService } from './api.service';
 import { AuthService } from './auth.service';
 import { CATCH_UP_PAGE, ChatService, SEND_TIMEOUT_MS } from './chat.service';
 import { InboxEntry, MessageRow, RoomEvent, ServerFrame } from './models';
+import { GAP_WAIT_MS } from './sequencer';
 import { SocketService } from './socket.service';
 
 /** The room's log on the server: what `GET /rooms/{id}/events?after=` reads. */
@@ -58,6 +59,50 @@ class FakeSocket {
     return true;
   }
 }
+
+/** A deterministic shuffle (mulberry32 as the source), so a failing order can be replayed. */
+function shuffled<T>(items: T[], seed: number): T[] {
+  let state = seed;
+  const random = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** The frames shuffled, with every other one delivered twice (at least once, as the bus does). */
+function disordered<T>(frames: T[], seed: number): T[] {
+  return shuffled([...frames, ...frames.filter((_, i) => i % 2 === 0)], seed);
+}
+
+interface Disorder {
+  name: string;
+  order: (frames: RoomEvent[]) => RoomEvent[];
+  /** Time between two frames: all of them stay well within the gap wait. */
+  spacing?: number;
+  /** The index of a frame that never comes (only the log has it). */
+  lost?: number;
+}
+
+const DISORDERS: Disorder[] = [
+  { name: 'in order', order: (f) => f },
+  { name: 'reversed', order: (f) => [...f].reverse() },
+  { name: 'each pair swapped', order: (f) => f.map((_, i) => f[i % 2 ? i - 1 : Math.min(i + 1, f.length - 1)]) },
+  { name: 'everything twice, the copies first and reversed', order: (f) => [...[...f].reverse(), ...f] },
+  ...[1, 2, 3, 4, 5].map((seed) => ({ name: `shuffled with duplicates (seed ${seed})`, order: (f: RoomEvent[]) => disordered(f, seed) })),
+  { name: 'shuffled with duplicates, 60 ms apart', order: (f) => disordered(f, 6), spacing: 60 },
+  { name: 'reversed, 100 ms apart', order: (f) => [...f].reverse(), spacing: 100 },
+  { name: 'shuffled, one lost for good', order: (f) => disordered(f, 7), lost: 4 },
+  { name: 'reversed, the first lost for good', order: (f) => [...f].reverse(), lost: 0 },
+  { name: 'in order, one lost for good', order: (f) => f, lost: 6 },
+];
 
 describe('ChatService', () => {
   let chat: ChatService;
@@ -177,10 +222,13 @@ describe('ChatService', () => {
     server.say('alice', 'one');
     const two = server.say('alice', 'two');
     const three = server.say('alice', 'three');
-    socket.frames.next(three); // one and two went missing
+    socket.frames.next(three); // one went missing, two comes late
     socket.frames.next(two);
-    await settle();
+    await vi.advanceTimersByTimeAsync(GAP_WAIT_MS - 1);
+    expect(texts()).toEqual([]); // still held: one may only be late
+    await vi.advanceTimersByTimeAsync(1);
     expect(texts()).toEqual(['one', 'two', 'three']);
+    expect(eventCalls).toEqual([0, 0]); // the load's catch-up, then the gap's
   });
 
   it('catches up page by page when more than a page of events was missed', async () => {
@@ -378,5 +426,206 @@ describe('ChatService', () => {
     socket.frames.next({ type: 'typing', room_id: 'r1', user_id: 'alice' });
     await vi.advanceTimersByTimeAsync(5_000);
     expect(chat.room('r1')!.typing()).toEqual([]);
+  });
+  describe('under disorder (the bus delivers unordered and at least once)', () => {
+    /** After "before" (seq 1): joins, edits of the latest and not, an own message, a deletion. */
+    function script(): RoomEvent[] {
+      const frames = [server.say('alice', 'a1'), server.say('alice', 'a2')];
+      frames.push(server.append('user.joined', 'alice', { user_id: 'carol', invited_by: 'alice', joined_n: 3 }));
+      const c1 = server.say('carol', 'c1');
+      frames.push(c1, server.append('message.updated', 'carol', { seq: c1.seq, text: 'c1 edited', latest: true }, 'c1 edited'));
+      frames.push(server.say('bob', 'mine'));
+      const a3 = server.say('alice', 'a3');
+      const c2 = server.say('carol', 'c2');
+      frames.push(a3, c2, server.append('message.deleted', 'carol', { seq: c2.seq, latest: true }));
+      frames.push(server.say('alice', 'a4'));
+      frames.push(server.append('message.updated', 'alice', { seq: a3.seq, text: 'a3 edited', latest: false }, 'a3 edited'));
+      return frames;
+    }
+
+    /** What in-order delivery ends with: three unread after the user's own message. */
+    const expectInbox = () =>
+      expect(chat.inbox()[0]).toMatchObject({
+        last_seq: 12,
+        last_activity: server.log[10].at,
+        last_message: { seq: 11, author: 'alice', preview: 'a4', deleted: false },
+        unread: 3,
+      });
+    const IN_ORDER_TIMELINE = ['before', 'a1', 'a2', 'c1 edited', 'mine', 'a3 edited', '', 'a4'];
+
+    async function deliver(disorder: Disorder, frames: RoomEvent[]): Promise<void> {
+      const lost = disorder.lost === undefined ? null : frames[disorder.lost];
+      for (const frame of disorder.order(frames)) {
+        if (frame !== lost) {
+          socket.frames.next(frame);
+          await vi.advanceTimersByTimeAsync(disorder.spacing ?? 0);
+        }
+      }
+    }
+
+    for (const disorder of DISORDERS) {
+      it(`ends an open room and its inbox entry as in-order delivery does: ${disorder.name}`, async () => {
+        server.say('alice', 'before');
+        inbox = [entry(0)];
+        chat.start();
+        chat.open('r1');
+        await settle();
+        expect(eventCalls).toEqual([1]); // the room's load
+        const frames = script();
+        await deliver(disorder, frames);
+        await vi.advanceTimersByTimeAsync(GAP_WAIT_MS * 4);
+        expect(texts()).toEqual(IN_ORDER_TIMELINE);
+        expect(chat.room('r1')!.timeline.lastSeq).toBe(12);
+        expectInbox();
+        // a lost frame costs one read of the log, from just before it; a swap costs nothing
+        const lost = disorder.lost === undefined ? [] : [frames[disorder.lost].seq - 1];
+        expect(eventCalls).toEqual([1, ...lost]);
+      });
+
+      it(`keeps the unread count and preview of a room that is not open: ${disorder.name}`, async () => {
+        server.say('alice', 'before');
+        inbox = [entry(1)];
+        chat.start();
+        await settle();
+        const frames = script();
+        await deliver(disorder, frames);
+        await vi.advanceTimersByTimeAsync(GAP_WAIT_MS * 4);
+        expectInbox();
+        expect(chat.room('r1')).toBeUndefined();
+        expect(eventCalls).toEqual(disorder.lost === undefined ? [] : [frames[disorder.lost].seq - 1]);
+      });
+    }
+
+    it('applies nothing past a gap before the wait is over, and nothing twice after', async () => {
+      server.say('alice', 'before');
+      inbox = [entry(0)];
+      chat.start();
+      chat.open('r1');
+      await settle();
+      const frames = script();
+      socket.frames.next(frames[2]);
+      socket.frames.next(frames[1]);
+      await vi.advanceTimersByTimeAsync(GAP_WAIT_MS - 1);
+      expect(texts()).toEqual(['before']);
+      expect(chat.inbox()[0]).toMatchObject({ last_seq: 1, unread: 0 });
+      socket.frames.next(frames[0]); // late, yet within the wait
+      expect(texts()).toEqual(['before', 'a1', 'a2']);
+      expect(chat.inbox()[0]).toMatchObject({ last_seq: 4, unread: 2 });
+      frames.slice(0, 3).forEach((frame) => socket.frames.next(frame));
+      await vi.advanceTimersByTimeAsync(GAP_WAIT_MS * 4);
+      expect(chat.inbox()[0]).toMatchObject({ last_seq: 4, unread: 2 });
+      expect(eventCalls).toEqual([1]);
+    });
+
+    it('times a gap from when it was first seen, not from the latest frame behind it', async () => {
+      inbox = [entry(0)];
+      chat.start();
+      await settle();
+      const frames = [1, 2, 3, 4].map((i) => server.say('alice', `m${i}`));
+      socket.frames.next(frames[3]); // 1, 2, 3 missing
+      await vi.advanceTimersByTimeAsync(GAP_WAIT_MS / 2);
+      socket.frames.next(frames[0]);
+      socket.frames.next(frames[2]); // 2 still missing
+      await vi.advanceTimersByTimeAsync(GAP_WAIT_MS / 2 - 1);
+      expect(eventCalls).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(eventCalls).toEqual([1]);
+      expect(chat.inbox()[0]).toMatchObject({ last_seq: 4, unread: 4 });
+    });
+
+    it('holds the frames of a room the inbox has not answered for yet, then places them by its last_seq', async () => {
+      server.say('alice', 'one');
+      server.say('alice', 'two');
+      const snapshot = [entry(1)]; // the answer, as the server read it before three and four
+      const api = TestBed.inject(ApiService);
+      let answer = (_: { rooms: InboxEntry[] }) => {};
+      api.inbox = () => new Promise((resolve) => (answer = resolve));
+      chat.start();
+      const three = server.say('alice', 'three');
+      const four = server.say('alice', 'four');
+      socket.frames.next(four);
+      socket.frames.next(three);
+      socket.frames.next(four);
+      answer({ rooms: snapshot });
+      await settle();
+      expect(chat.inbox()[0]).toMatchObject({ last_seq: 4, unread: 3, last_message: { seq: 4, preview: 'four' } });
+      expect(eventCalls).toEqual([]);
+    });
+
+    it('keeps what it applied when a reload answers with a snapshot older than that', async () => {
+      inbox = [entry(0)];
+      chat.start();
+      await settle();
+      const snapshot = [entry(0)];
+      const api = TestBed.inject(ApiService);
+      let answer = (_: { rooms: InboxEntry[] }) => {};
+      api.inbox = () => new Promise((resolve) => (answer = resolve));
+      socket.opened.next({ reconnect: true });
+      socket.frames.next(server.say('alice', 'one')); // while the reload is on its way
+      answer({ rooms: snapshot });
+      await settle();
+      expect(chat.inbox()[0]).toMatchObject({ last_seq: 1, unread: 1 });
+      socket.frames.next(server.say('alice', 'two'));
+      expect(chat.inbox()[0]).toMatchObject({ last_seq: 2, unread: 2, last_message: { seq: 2 } });
+      expect(eventCalls).toEqual([]);
+    });
+
+    it('orders a new room from its creation before the inbox knows it, and fills a lasting gap from the log', async () => {
+      TestBed.inject(ApiService).inbox = () => new Promise(() => {}); // no answer yet
+      chat.start();
+      const created = server.append('room.created', 'alice', { room_id: 'r1', kind: 'group', name: 'G', members: ['alice', 'bob'] });
+      const [two, three] = [server.say('alice', 'two'), server.say('alice', 'three')];
+      server.say('alice', 'four'); // lost
+      const five = server.say('alice', 'five');
+      [three, created, five, two, three].forEach((frame) => socket.frames.next(frame));
+      await vi.advanceTimersByTimeAsync(GAP_WAIT_MS - 1);
+      expect(eventCalls).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(eventCalls).toEqual([3]); // right after what was in
+    });
+
+    it('takes its own joining as where a room starts for it; before that it only holds', async () => {
+      TestBed.inject(ApiService).inbox = () => new Promise(() => {});
+      chat.start();
+      server.append('room.created', 'alice', { room_id: 'r1', kind: 'group', name: 'G', members: ['alice', 'carol'] });
+      server.say('alice', 'before bob');
+      const joined = server.append('user.joined', 'alice', { user_id: 'bob', invited_by: 'alice', joined_n: 1 });
+      server.say('alice', 'lost');
+      const after = server.say('alice', 'after');
+      socket.frames.next(after);
+      await vi.advanceTimersByTimeAsync(GAP_WAIT_MS * 2);
+      expect(eventCalls).toEqual([]); // nothing says where the room stands: no gap to fill
+      socket.frames.next(joined);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(eventCalls).toEqual([3]); // the gap at 4 has been open since 5 came
+    });
+
+    it('forgets the gap of a room that left the inbox (the user left it elsewhere)', async () => {
+      inbox = [entry(0)];
+      chat.start();
+      await settle();
+      const frames = [1, 2, 3].map((i) => server.say('alice', `m${i}`));
+      socket.frames.next(frames[2]); // 1 and 2 missing
+      inbox = [];
+      socket.opened.next({ reconnect: true }); // the inbox is read again
+      await vi.advanceTimersByTimeAsync(GAP_WAIT_MS * 4);
+      expect(chat.inbox()).toEqual([]);
+      expect(eventCalls).toEqual([]);
+    });
+
+    it('leaves read markers and typing signals out of the order', async () => {
+      server.say('alice', 'one');
+      server.say('alice', 'two');
+      inbox = [entry(2)];
+      chat.start();
+      chat.open('r1');
+      await settle();
+      socket.frames.next({ ...server.log[1], type: 'read.marked', user_id: 'bob', data: { room_id: 'r1', seq: 2, n: 2 } });
+      expect(chat.inbox()[0].unread).toBe(0);
+      socket.frames.next({ type: 'typing', room_id: 'r1', user_id: 'alice' });
+      expect(chat.room('r1')!.typing()).toEqual(['alice']);
+      await vi.advanceTimersByTimeAsync(GAP_WAIT_MS * 2);
+      expect(eventCalls).toEqual([2]);
+    });
   });
 });

@@ -3,6 +3,7 @@ import { Subscription } from 'rxjs';
 import { ApiService } from './api.service';
 import { AuthService } from './auth.service';
 import { Attachment, InboxEntry, MessageRow, RoomEvent, RoomInfo, ServerFrame } from './models';
+import { GAP_WAIT_MS, Sequencer } from './sequencer';
 import { SocketService } from './socket.service';
 import { Item, Timeline, isRoomEvent } from './timeline';
 
@@ -12,6 +13,20 @@ export const CATCH_UP_PAGE = 500;
 export const SEND_TIMEOUT_MS = 10_000;
 export const TYPING_SHOWN_MS = 5_000;
 export const TYPING_EVERY_MS = 3_000;
+/** A catch-up that failed is tried again after the gap wait times 2, 4, 8, 16 (then 16 again). */
+const MAX_BACKOFF = 16;
+
+/**
+ * One room's live feed, whether or not the room is open: its frames put back in seq order
+ * (the one ordering both the inbox and the timeline take), the gap timer and the catch-up.
+ */
+class Feed {
+  readonly order = new Sequencer<RoomEvent>();
+  timer: ReturnType<typeof setTimeout> | null = null;
+  catching: Promise<void> | null = null;
+  catchAgain = false;
+  failures = 0;
+}
 
 /** What a room view shows; the timeline underneath is plain state, these signals redraw. */
 export class RoomState {
@@ -26,8 +41,6 @@ export class RoomState {
   readonly firstUnreadSeq = signal<number | null>(null);
   readSeq = 0;
   atBottom = true;
-  catching: Promise<void> | null = null;
-  catchAgain = false;
   readonly typists = new Map<string, ReturnType<typeof setTimeout>>();
   readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
 
@@ -50,6 +63,7 @@ export class ChatService {
   private readonly auth = inject(AuthService);
   private readonly socket = inject(SocketService);
   private readonly rooms = new Map<string, RoomState>();
+  private readonly feeds = new Map<string, Feed>();
   private subscriptions: Subscription[] = [];
   private inboxTimer: ReturnType<typeof setTimeout> | null = null;
   private lastTyping = new Map<string, number>();
@@ -78,7 +92,13 @@ export class ChatService {
       room.timers.forEach((t) => clearTimeout(t));
       room.typists.forEach((t) => clearTimeout(t));
     }
+    for (const feed of this.feeds.values()) {
+      clearTimeout(feed.timer ?? undefined);
+    }
+    clearTimeout(this.inboxTimer ?? undefined);
+    this.inboxTimer = null;
     this.rooms.clear();
+    this.feeds.clear();
     this.inbox.set([]);
     this.inboxLoaded.set(false);
     this.activeRoomId.set(null);
@@ -106,8 +126,18 @@ export class ChatService {
   async reloadInbox(): Promise<void> {
     try {
       const { rooms } = await this.api.inbox();
-      this.inbox.set(sortByActivity(rooms));
+      const known = new Map(this.inbox().map((entry) => [entry.room_id, entry]));
+      this.inbox.set(sortByActivity(rooms.map((entry) => fresher(entry, known.get(entry.room_id)))));
       this.inboxLoaded.set(true);
+      for (const [roomId, feed] of this.feeds) {
+        if (!this.rooms.has(roomId) && !rooms.some((e) => e.room_id === roomId)) {
+          clearTimeout(feed.timer ?? undefined); // no longer ours (or not yet: a later answer covers it)
+          this.feeds.delete(roomId);
+        }
+      }
+      for (const entry of this.inbox()) {
+        this.place(entry.room_id);
+      }
       const open = this.rooms.get(this.activeRoomId() ?? '');
       if (open) {
         this.readIfReading(open); // the server may not know yet what this tab has read
@@ -134,32 +164,57 @@ export class ChatService {
     }
   }
 
-  /** Brings a room up to date from the log: everything after the last seq it applied. */
-  catchUp(room: RoomState): Promise<void> {
-    if (room.catching) {
-      room.catchAgain = true;
-      return room.catching;
+  /**
+   * Brings a room up to date from the log (`events?after=`): from the lowest seq that the inbox,
+   * the timeline or the feed has, so each of them gets what it misses, in order; a page at a time.
+   */
+  catchUp(roomId: string): Promise<void> {
+    const feed = this.feed(roomId);
+    if (feed.catching) {
+      feed.catchAgain = true;
+      return feed.catching;
     }
-    room.catching = (async () => {
+    clearTimeout(feed.timer ?? undefined);
+    feed.timer = null;
+    const room = this.rooms.get(roomId);
+    feed.catching = (async () => {
       do {
-        room.catchAgain = false;
+        feed.catchAgain = false;
+        let after = this.lowestSeq(roomId);
+        if (after === null) {
+          break; // nothing says where the room stands: nothing can be missing yet
+        }
         for (;;) {
-          const { events } = await this.api.events(room.id, room.timeline.lastSeq);
+          const { events } = await this.api.events(roomId, after);
           for (const event of events) {
-            this.updateInbox(event);
-            room.timeline.receive(event);
+            this.deliver(event); // the log is in order: each consumer takes what it has not got
+            this.release(roomId, feed.order.reach(event.seq));
           }
-          room.redraw();
+          after = events.at(-1)?.seq ?? after;
           if (events.length < CATCH_UP_PAGE) {
+            this.release(roomId, feed.order.reach(after)); // the log's head when it was read
             break;
           }
         }
-      } while (room.catchAgain);
-      this.readIfReading(room);
+        // A timeline that waited on the catch-up for an event it is still missing asks again.
+        feed.catchAgain ||= !!room && room.timeline.started && room.timeline.hasGap();
+      } while (feed.catchAgain);
+      feed.failures = 0;
     })()
-      .catch((error) => room.error.set(words(error)))
-      .finally(() => (room.catching = null));
-    return room.catching;
+      .catch((error) => {
+        feed.failures += 1;
+        room?.error.set(words(error));
+      })
+      .finally(() => {
+        feed.catching = null;
+        feed.order.restartClock(Date.now());
+        this.armGap(roomId);
+        if (room) {
+          room.redraw();
+          this.readIfReading(room);
+        }
+      });
+    return feed.catching;
   }
 
   send(roomId: string, text: string, attachments: Attachment[] = []): void {
@@ -280,7 +335,7 @@ export class ChatService {
     }
     for (const room of this.rooms.values()) {
       if (room.timeline.started) {
-        void this.catchUp(room);
+        void this.catchUp(room.id);
       }
       for (const pending of room.timeline.pending.values()) {
         if (pending.status === 'sending') {
@@ -290,15 +345,60 @@ export class ChatService {
     }
   }
 
+  /**
+   * A room event from the socket: it goes through the room's feed, which applies it, and
+   * whatever it was holding behind it, in seq order, to the inbox and the timeline alike.
+   */
   private onRoomEvent(event: RoomEvent): void {
+    const feed = this.feed(event.room_id);
+    if (feed.order.last === null) {
+      this.place(event.room_id);
+    }
+    if (feed.order.last === null && this.startsTheRoom(event)) {
+      this.release(event.room_id, feed.order.reach(event.seq - 1)); // nothing before it concerns us
+    }
+    this.release(event.room_id, feed.order.offer(event, Date.now()));
+    if (feed.order.last === null) {
+      this.reloadInboxSoon(); // a room this tab does not know yet: the inbox says where it stands
+    }
+    this.armGap(event.room_id);
+  }
+
+  /** A room's first event for this user: its creation, or their own joining. */
+  private startsTheRoom(event: RoomEvent): boolean {
+    return (
+      (event.type === 'room.created' && event.seq === 1) ||
+      (event.type === 'user.joined' && event.data['user_id'] === this.me())
+    );
+  }
+
+  /** Events the feed released, in seq order: every consumer takes them, then the room redraws. */
+  private release(roomId: string, events: RoomEvent[]): void {
+    if (events.length === 0) {
+      return;
+    }
+    for (const event of events) {
+      this.deliver(event);
+    }
+    const room = this.rooms.get(roomId);
+    if (room) {
+      room.redraw();
+      this.readIfReading(room);
+    }
+  }
+
+  /** One event, in seq order, to the inbox and the open timeline; each drops what it already has. */
+  private deliver(event: RoomEvent): void {
     this.updateInbox(event);
     const room = this.rooms.get(event.room_id);
     if (!room) {
       return;
     }
     const received = room.timeline.receive(event);
-    if (received === 'gap' && room.timeline.started) {
-      void this.catchUp(room);
+    if (received === 'gap' && room.timeline.started && !this.feed(room.id).catching) {
+      // The timeline started behind the feed (its first page is older): only the log has the rest.
+      // A catch-up under way reads that far and asks again if the timeline still misses something.
+      void this.catchUp(room.id);
     }
     if (event.type === 'message.created') {
       this.stopTyping(room, event.actor);
@@ -306,8 +406,70 @@ export class ChatService {
     if ((event.type === 'user.joined' || event.type === 'user.left') && received !== 'duplicate') {
       void this.api.room(room.id).then((info) => room.info.set(info), () => undefined);
     }
-    room.redraw();
-    this.readIfReading(room);
+  }
+
+  /**
+   * Tells the room's feed where the room stands once the inbox or the timeline knows: the lowest
+   * seq either has, so the feed never skips an event one of them still needs. A consumer behind
+   * the feed (a snapshot older than what was already applied) catches up from the log.
+   */
+  private place(roomId: string): void {
+    const feed = this.feed(roomId);
+    const entry = this.inbox().find((e) => e.room_id === roomId);
+    const room = this.rooms.get(roomId);
+    const known = [entry?.last_seq, room?.timeline.started ? room.timeline.lastSeq : undefined];
+    const seqs = known.filter((seq): seq is number => seq !== undefined);
+    if (seqs.length === 0) {
+      return;
+    }
+    const lowest = Math.min(...seqs);
+    if (feed.order.last !== null && lowest < feed.order.last) {
+      void this.catchUp(roomId); // released already, but not to this one
+    }
+    this.release(roomId, feed.order.reach(lowest));
+    this.armGap(roomId);
+  }
+
+  /** The lowest seq that the feed, the inbox or the open timeline has: catch-up reads after it. */
+  private lowestSeq(roomId: string): number | null {
+    const entry = this.inbox().find((e) => e.room_id === roomId);
+    const room = this.rooms.get(roomId);
+    const known = [
+      this.feed(roomId).order.last ?? undefined,
+      entry?.last_seq,
+      room?.timeline.started ? room.timeline.lastSeq : undefined,
+    ].filter((seq): seq is number => seq !== undefined);
+    return known.length ? Math.min(...known) : null;
+  }
+
+  /** A gap that stays open for `GAP_WAIT_MS` (longer after failed attempts) is filled from the log. */
+  private armGap(roomId: string): void {
+    const feed = this.feed(roomId);
+    clearTimeout(feed.timer ?? undefined);
+    feed.timer = null;
+    const since = feed.order.gapSince();
+    if (since === null || feed.catching) {
+      return; // a catch-up under way arms it again when it ends
+    }
+    const wait = GAP_WAIT_MS * Math.min(2 ** feed.failures, MAX_BACKOFF);
+    feed.timer = setTimeout(
+      () => {
+        feed.timer = null;
+        if (feed.order.gapSince() !== null) {
+          void this.catchUp(roomId);
+        }
+      },
+      Math.max(0, since + wait - Date.now()),
+    );
+  }
+
+  private feed(roomId: string): Feed {
+    let feed = this.feeds.get(roomId);
+    if (!feed) {
+      feed = new Feed();
+      this.feeds.set(roomId, feed);
+    }
+    return feed;
   }
 
   private onAck(frame: { client_id: string; room_id: string; seq: number }): void {
@@ -327,7 +489,7 @@ export class ChatService {
           setTimeout(() => {
             room.timers.delete(id);
             if (room.timeline.pending.has(id)) {
-              void this.catchUp(room);
+              void this.catchUp(room.id);
             }
           }, 3000),
         );
@@ -401,7 +563,8 @@ export class ChatService {
       }
       room.timeline.addHistory(newest(page.messages, PAGE_SIZE), PAGE_SIZE);
       room.redraw();
-      await this.catchUp(room);
+      await this.catchUp(room.id);
+      this.place(room.id);
     } catch (error) {
       room.error.set(words(error));
     } finally {
@@ -460,7 +623,11 @@ export class ChatService {
     return this.activeRoomId() === roomId && !!room?.atBottom && visible;
   }
 
-  /** The inbox follows the room events: preview, activity, and unread counted once per seq. */
+  /**
+   * The inbox follows the room events, which come in seq order: preview, activity, and unread
+   * counted once per seq. An event the entry already has (its snapshot was newer) changes
+   * nothing; one past a gap means the entry is behind what was applied: the log fills it.
+   */
   private updateInbox(event: RoomEvent): void {
     const entry = this.inbox().find((e) => e.room_id === event.room_id);
     const me = this.me();
@@ -468,12 +635,15 @@ export class ChatService {
       this.reloadInboxSoon();
       return;
     }
-    if (event.type === 'user.left' && event.data['user_id'] === me) {
-      this.reloadInboxSoon();
-      return;
-    }
     if (event.seq <= entry.last_seq) {
       return;
+    }
+    if (event.seq > entry.last_seq + 1) {
+      void this.catchUp(event.room_id);
+      return;
+    }
+    if (event.type === 'user.left' && event.data['user_id'] === me) {
+      this.reloadInboxSoon();
     }
     const next: InboxEntry = { ...entry, last_seq: event.seq };
     const data = event.data;
@@ -512,6 +682,27 @@ export class ChatService {
       }, 300);
     }
   }
+}
+
+/**
+ * A reloaded inbox entry, unless this tab has already applied events that its snapshot had not
+ * seen (the answer was on its way while they arrived): then what the tab has, and the reader's
+ * marker from whichever is further.
+ */
+function fresher(server: InboxEntry, local: InboxEntry | undefined): InboxEntry {
+  if (!local || local.last_seq <= server.last_seq) {
+    return server;
+  }
+  const readSeq = Math.max(local.read_seq, server.read_seq);
+  const allRead = readSeq >= (local.last_message?.seq ?? 0);
+  return {
+    ...server,
+    last_seq: local.last_seq,
+    last_activity: local.last_activity,
+    last_message: local.last_message,
+    read_seq: readSeq,
+    unread: allRead ? 0 : local.unread,
+  };
 }
 
 /**

@@ -57,7 +57,9 @@ export function fromRow(row: MessageRow): Message {
 /**
  * One room as this tab knows it. Room events are applied strictly in seq order, each once:
  * an event at or below `lastSeq` is a duplicate (delivery is at least once), and one beyond
- * `lastSeq + 1` waits until the gap is filled by catch-up.
+ * `lastSeq + 1` waits until the gap is filled by catch-up. The chat service's feed already puts
+ * the socket's frames in order (`Sequencer`); a timeline still waits on its own while its first
+ * page is loading, or when that page is older than what the feed has applied.
  */
 export class Timeline {
   readonly messages = new Map<number, Message>();
