@@ -1,13 +1,14 @@
 """The read models on DynamoDB: guarded upserts from the projector, and the queries the API needs.
 
 Every query here is a GetItem, a Query on one partition or a BatchGetItem: no request path scans.
-`scan_rows`, `put_rows` and `delete_rows` exist for replay and drift checks only.
+`scan_rows`, `get_rows`, `put_rows`, `delete_rows` and the `..._if` writes exist for replay and
+drift checks only.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any, Final
@@ -15,7 +16,7 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from adapters.aws import client, resource
-from adapters.items import from_item, to_value
+from adapters.items import from_item, to_item, to_value
 from domain.projection import (
     Key,
     Row,
@@ -146,6 +147,76 @@ class DynamoViewStore:
                 count += 1
         return count
 
+    def get_rows(self, keys: Iterable[Key]) -> dict[Key, Row]:
+        """The rows at `keys` that exist, read consistently: a drift check reads again, after
+        its scan, the rows it doubts."""
+        return self._batch_get(list(dict.fromkeys(keys)), consistent=True)
+
+    def put_row_if(self, row: Row, newest: Mapping[str, int]) -> bool:
+        """Replace the row at the row's key unless one of the `newest` guards (attribute ->
+        version) of the row there is above its version; False when one was."""
+        return self._guarded("put_item", newest, Item=to_item(row))
+
+    def update_row_if(
+        self, key: Key, fields: Row, remove: Iterable[str], newest: Mapping[str, int]
+    ) -> bool:
+        """Set `fields` and remove the attributes `remove` of the row at `key`, unless one of the
+        `newest` guards of the row is above its version; False when one was."""
+        names = {f"#s{i}": name for i, name in enumerate(fields)}
+        values = {f":s{i}": to_value(value) for i, value in enumerate(fields.values())}
+        removed = {f"#r{i}": name for i, name in enumerate(remove)}
+        parts = []
+        if names:
+            parts.append("SET " + ", ".join(f"#s{i} = :s{i}" for i in range(len(names))))
+        if removed:
+            parts.append("REMOVE " + ", ".join(removed))
+        if not parts:
+            return True
+        return self._guarded(
+            "update_item",
+            newest,
+            {**names, **removed},
+            values,
+            Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}},
+            UpdateExpression=" ".join(parts),
+        )
+
+    def delete_row_if(self, key: Key, newest: Mapping[str, int]) -> bool:
+        """Delete the row at `key` unless one of the `newest` guards of the row is above its
+        version; False when one was."""
+        return self._guarded("delete_item", newest, Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}})
+
+    def _guarded(
+        self,
+        request: str,
+        newest: Mapping[str, int],
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> bool:
+        """Make `request` on the condition that each guard in `newest` is absent or at most its
+        version: the projector's condition (`_apply`) seen from the other side. False when the
+        condition failed."""
+        names, values = dict(names or {}), dict(values or {})
+        clauses = []
+        for i, (guard, version) in enumerate(newest.items()):
+            names[f"#g{i}"], values[f":g{i}"] = guard, {"N": str(version)}
+            clauses.append(f"(attribute_not_exists(#g{i}) OR #g{i} <= :g{i})")
+        if clauses:
+            params["ConditionExpression"] = " AND ".join(clauses)
+        if names:
+            params["ExpressionAttributeNames"] = names
+        if values:
+            params["ExpressionAttributeValues"] = values
+        self.calls += 1
+        try:
+            getattr(self.dynamodb, request)(TableName=self.table, **params)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     # --- plumbing -------------------------------------------------------------------------------
 
     def _get(self, key: Key) -> Row | None:
@@ -166,16 +237,18 @@ class DynamoViewStore:
             rows.extend(from_item(item) for item in page["Items"])
         return rows
 
-    def _batch_get(self, keys: list[Key]) -> dict[Key, Row]:
+    def _batch_get(self, keys: list[Key], consistent: bool = False) -> dict[Key, Row]:
         found: dict[Key, Row] = {}
         for start in range(0, len(keys), BATCH_GET_MAX):
-            pending: dict[str, Any] = {
-                self.table: {
-                    "Keys": [
-                        {"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys[start : start + 100]
-                    ]
-                }
+            request: dict[str, Any] = {
+                "Keys": [
+                    {"pk": {"S": pk}, "sk": {"S": sk}}
+                    for pk, sk in keys[start : start + BATCH_GET_MAX]
+                ]
             }
+            if consistent:
+                request["ConsistentRead"] = True
+            pending: dict[str, Any] = {self.table: request}
             while pending:
                 self.calls += 1
                 response = self.dynamodb.batch_get_item(RequestItems=pending)

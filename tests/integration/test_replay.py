@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import threading
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 
 from adapters.aws import client
+from adapters.event_codec import from_event_item
 from adapters.event_store import DynamoEventStore
 from adapters.view_store import DynamoViewStore
 from application.projector import StreamProjector
-from application.service import ChatService
+from application.service import ChatService, Outcome
 from domain.events import decode_envelope
+from domain.projection import Row, inbox_key, member_key, message_key, room_key
 from local.provision import Stage
 from ops.cli import main
+from ops.replay import Fold, check_views, drift, fold_log, recheck, repair, rows_to_write
 
 
 class NoBus:
@@ -153,3 +160,239 @@ def test_nothing_is_written_while_some_events_cannot_be_read(
     assert len(list(view_store.scan_rows())) == len(before) - 1
     tables = client("dynamodb").list_tables()["TableNames"]
     assert f"{stage.prefix}-never" not in tables
+
+
+# --- drift check and repair on a live stage: the projector keeps writing after the read ---------
+
+
+def project(view_store: DynamoViewStore, outcomes: Iterable[Outcome]) -> None:
+    """What the projector does with the events of these commands, in order."""
+    events = [event for outcome in outcomes for event in outcome.events]
+    StreamProjector(view_store, NoBus()).project_events(events)
+
+
+def read_log(event_store: DynamoEventStore) -> Fold:
+    folded, unreadable = fold_log(event_store.scan_items(), from_event_item)
+    assert not unreadable
+    return folded
+
+
+def all_rows(store: DynamoViewStore) -> list[Row]:
+    return sorted(store.scan_rows(), key=lambda r: (str(r["pk"]), str(r["sk"])))
+
+
+def general(view_store: DynamoViewStore) -> str:
+    return str(next(r["room_id"] for r in view_store.scan_rows() if r.get("name") == "General"))
+
+
+def check(folded: Fold, view_store: DynamoViewStore, in_place: bool = False) -> tuple[int, str]:
+    """`chat replay --dry-run` (or `--in-place`) with this fold, not waiting for the projector."""
+    out = io.StringIO()
+    status = check_views(folded, view_store, in_place=in_place, settle=0, out=out)
+    return status, out.getvalue()
+
+
+def test_rows_the_projector_wrote_after_the_read_are_neither_drift_nor_undone(
+    live: ChatService, event_store: DynamoEventStore, view_store: DynamoViewStore
+) -> None:
+    room = general(view_store)
+    folded = read_log(event_store)
+    # After the read: new messages (rows the read never saw), an edit of an old message, read
+    # markers (a reader's stream the read never saw, and one it did), a new room, a leave.
+    later = [live.send("bob", room, f"late {i}") for i in range(4)]
+    later += [
+        live.edit("alice", room, 2, "edited after the read"),
+        live.mark_read("alice", room, later[-1].seq),
+        live.mark_read("bob", room, later[0].seq),
+        live.create_room("carol", "Later", ("alice",)),
+        live.invite("alice", room, "dave"),
+        live.leave("dave", room),
+    ]
+    project(view_store, later)
+    before = all_rows(view_store)
+
+    report = recheck(drift(folded, view_store.scan_rows()), folded, view_store, 0)
+    assert report.total == 0
+    assert report.newer >= 10  # 4 messages, the edited one, the room, inboxes, members...
+    assert not list(rows_to_write(folded, drift(folded, view_store.scan_rows())))
+
+    for in_place in (False, True):
+        status, out = check(folded, view_store, in_place=in_place)
+        assert status == 0 and "0 missing, 0 extra, 0 different" in out
+        assert f"not drift: {report.newer} rows newer than the log read" in out
+    assert all_rows(view_store) == before
+
+
+def test_rows_only_behind_the_read_are_waited_for_then_repaired_if_the_projector_never_comes(
+    live: ChatService, event_store: DynamoEventStore, view_store: DynamoViewStore
+) -> None:
+    room = general(view_store)
+    unprojected = [live.send("alice", room, f"not projected yet {i}") for i in range(3)]
+    unprojected.append(live.mark_read("bob", room, unprojected[-1].seq))
+    folded = read_log(event_store)  # the read sees events the projector has not applied
+
+    candidates = drift(folded, view_store.scan_rows())
+    assert candidates.total and set(candidates.behind) == set(candidates.rows)
+
+    # The projector applies them while the check waits: no drift.
+    printed = io.StringIO()
+    status = check_views(
+        folded, view_store, settle=5, out=printed, sleep=lambda _: project(view_store, unprojected)
+    )
+    assert status == 0, printed.getvalue()
+    assert "0 missing, 0 extra, 0 different" in printed.getvalue()
+    assert "rows the projector applied during the check" in printed.getvalue()
+
+    # Events the projector does not apply within the wait are drift, named as behind the log,
+    # and the repair writes what the projector would have written: when it comes, it is a no-op.
+    more = [live.send("bob", room, "stuck"), live.mark_read("alice", room, 2)]
+    folded = read_log(event_store)
+    status, out = check(folded, view_store)
+    assert status == 1 and "[projector behind the log]" in out
+    assert message_key(room, more[0].seq)[1] in out
+    status, out = check(folded, view_store, in_place=True)
+    assert status == 0 and "repaired: " in out
+    repaired = all_rows(view_store)
+    project(view_store, more)
+    assert all_rows(view_store) == repaired
+    assert check(read_log(event_store), view_store)[0] == 0
+
+
+def test_a_repair_leaves_alone_what_the_projector_writes_after_the_check(
+    live: ChatService, event_store: DynamoEventStore, view_store: DynamoViewStore, stage: Stage
+) -> None:
+    room, dynamodb, table = general(view_store), client("dynamodb"), stage.tables["views"]
+    folded = read_log(event_store)
+    head = folded.covered[f"room#{room}"]
+    # Real drift: a tampered message, and a stray row where the next message will go.
+    tampered = message_key(room, 2)
+    dynamodb.update_item(
+        TableName=table,
+        Key={"pk": {"S": tampered[0]}, "sk": {"S": tampered[1]}},
+        UpdateExpression="SET #t = :t",
+        ExpressionAttributeNames={"#t": "text"},
+        ExpressionAttributeValues={":t": {"S": "tampered"}},
+    )
+    stray = message_key(room, head + 1)
+    dynamodb.put_item(
+        TableName=table,
+        Item={"pk": {"S": stray[0]}, "sk": {"S": stray[1]}, "text": {"S": "junk"}},
+    )
+    report = recheck(drift(folded, view_store.scan_rows()), folded, view_store, 0)
+    assert report.different == [tampered] and report.extra == [stray]
+
+    # Before the repair runs, the projector applies events after the read to both rows.
+    later = [live.send("bob", room, "sent after the read"), live.edit("alice", room, 2, "mine")]
+    assert later[0].seq == head + 1
+    project(view_store, later)
+
+    done = repair(folded, report, view_store)
+    assert (done.written, done.deleted, done.newer, done.failed) == (0, 0, 2, [])
+    rows = view_store.get_rows([tampered, stray])
+    assert rows[tampered]["text"] == "mine"
+    assert rows[stray]["text"] == "sent after the read" and rows[stray]["author"] == "bob"
+
+
+def test_real_drift_is_named_with_its_fields_and_repaired_during_traffic(
+    live: ChatService, event_store: DynamoEventStore, view_store: DynamoViewStore, stage: Stage
+) -> None:
+    room, dynamodb, table = general(view_store), client("dynamodb"), stage.tables["views"]
+    members = member_key(room, "alice")
+    dynamodb.delete_item(TableName=table, Key={"pk": {"S": members[0]}, "sk": {"S": members[1]}})
+    first = message_key(room, 2)
+    dynamodb.update_item(
+        TableName=table,
+        Key={"pk": {"S": first[0]}, "sk": {"S": first[1]}},
+        UpdateExpression="SET #t = :t, #x = :x",
+        ExpressionAttributeNames={"#t": "text", "#x": "stray"},
+        ExpressionAttributeValues={":t": {"S": "tampered"}, ":x": {"N": "1"}},
+    )
+    bobs = inbox_key("bob", room)  # its read marker part tampered; its room part moves on below
+    dynamodb.update_item(
+        TableName=table,
+        Key={"pk": {"S": bobs[0]}, "sk": {"S": bobs[1]}},
+        UpdateExpression="SET read_n = :n",
+        ExpressionAttributeValues={":n": {"N": "99"}},
+    )
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "room#ghost"}, "sk": {"S": "meta"}})
+    folded = read_log(event_store)
+    later = [live.send("bob", room, "after the read"), live.send("alice", room, "me too")]
+    project(view_store, later)
+
+    status, out = check(folded, view_store)
+    assert status == 1
+    assert "1 missing, 1 extra, 2 different" in out
+    assert f"missing {members[0]} {members[1]}: active, joined_seq, room_id, src, user_id" in out
+    assert (
+        f"different {first[0]} {first[1]}: stray (live 1, log absent), "
+        "text (live 'tampered', log 'first, edited')"
+    ) in out
+    assert f"different {bobs[0]} {bobs[1]}: read_n (live 99, log 2)" in out
+    assert "extra room#ghost meta: no fields" in out
+
+    status, out = check(folded, view_store, in_place=True)
+    assert status == 0 and "repaired: 3 rows written, 1 deleted" in out
+    rows = view_store.get_rows([members, first, bobs, room_key(room), ("room#ghost", "meta")])
+    assert rows[members]["active"] is True
+    assert rows[first]["text"] == "first, edited" and "stray" not in rows[first]
+    assert rows[bobs]["read_n"] == 2 and rows[bobs]["sent_n"] == 3  # bob's message after the read
+    assert rows[room_key(room)]["last_seq"] == later[-1].seq
+    assert ("room#ghost", "meta") not in rows
+    assert check(read_log(event_store), view_store)[0] == 0
+
+
+def test_after_a_repair_during_traffic_every_message_is_in_the_views_once_quiet(
+    live: ChatService, event_store: DynamoEventStore, view_store: DynamoViewStore, stage: Stage
+) -> None:
+    """Two people chatting (each command projected as soon as it is appended, in the room's
+    order) while the log is read and the views repaired in place; then quiet."""
+    room, dynamodb, table = general(view_store), client("dynamodb"), stage.tables["views"]
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "room#ghost"}, "sk": {"S": "meta"}})
+    first = message_key(room, 2)
+    dynamodb.delete_item(TableName=table, Key={"pk": {"S": first[0]}, "sk": {"S": first[1]}})
+    chat = ChatService(event_store)
+    in_order = threading.Lock()  # the projector applies a room's events in version order
+    acked: list[int] = []
+    stop = threading.Event()
+
+    def person(user: str) -> None:
+        count = 0
+        while not stop.is_set():
+            with in_order:
+                sent = chat.send(user, room, f"{user} {count}")
+                project(view_store, [sent])
+            acked.append(sent.seq)
+            marked = chat.mark_read(user, room, sent.seq)
+            project(view_store, [marked])
+            count += 1
+
+    people = [threading.Thread(target=person, args=(user,)) for user in ("alice", "bob")]
+    for thread in people:
+        thread.start()
+    try:
+        wait_for(lambda: len(acked) >= 4)
+        folded = read_log(event_store)
+        read = len(acked)
+        wait_for(lambda: len(acked) >= read + 6)  # messages the read cannot have seen
+        status, out = check(folded, view_store, in_place=True)
+        wait_for(lambda: len(acked) >= read + 12)
+    finally:
+        stop.set()
+        for thread in people:
+            thread.join()
+
+    assert status == 0, out
+    assert "1 missing, 1 extra" in out and "rows newer than the log read" in out, out
+    quiet = read_log(event_store)
+    status, out = check(quiet, view_store)
+    assert status == 0 and "0 missing, 0 extra, 0 different" in out, out
+    assert all_rows(view_store) == sorted(quiet.items(), key=lambda r: (r["pk"], r["sk"]))
+    rows = view_store.get_rows([message_key(room, seq) for seq in acked])
+    assert len(rows) == len(acked) == len(set(acked))
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
