@@ -44,9 +44,12 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 3
 DYNAMODB_VARIABLES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS")
 
 
-def _start(port: int) -> subprocess.Popen[bytes]:
+def _start(port: int, journal: tuple[Path, str] | None = None) -> subprocess.Popen[bytes]:
+    kept = []
+    if journal:
+        kept = ["--journal", str(journal[0].resolve()), "--journal-table", journal[1]]
     return subprocess.Popen(
-        [sys.executable, "-m", "local.moto_server", "--port", str(port)],
+        [sys.executable, "-m", "local.moto_server", "--port", str(port), *kept],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
@@ -61,20 +64,28 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def moto_server(port: int | None = None, dynamodb_apart: bool = False) -> Iterator[str]:
+def moto_server(
+    port: int | None = None,
+    dynamodb_apart: bool = False,
+    journal: tuple[Path, str] | None = None,
+) -> Iterator[str]:
     """Run a moto server and point this process's boto3 at it (AWS_ENDPOINT_URL and test
     credentials) for the duration; everything is restored and the servers stopped on exit.
 
     `dynamodb_apart` runs DynamoDB and its streams in a second moto process (reached through
     boto3's per-service endpoint variables): moto serves one request at a time per process, and
-    DynamoDB carries most of a chat's calls, so the two share the machine's cores."""
+    DynamoDB carries most of a chat's calls, so the two share the machine's cores.
+
+    `journal` (file, table name): the server that serves DynamoDB keeps that table in the file,
+    every change written before it is acknowledged (local/moto_server.py, `Journal`); the table
+    gets the file's items when it is created, and the file is compacted when the server stops."""
     port = port or free_port()
-    servers = {f"http://127.0.0.1:{port}": _start(port)}
+    servers = {f"http://127.0.0.1:{port}": _start(port, None if dynamodb_apart else journal)}
     url = next(iter(servers))
     endpoints = {"AWS_ENDPOINT_URL": url}
     if dynamodb_apart:
         apart = free_port()
-        servers[f"http://127.0.0.1:{apart}"] = _start(apart)
+        servers[f"http://127.0.0.1:{apart}"] = _start(apart, journal)
         endpoints |= dict.fromkeys(DYNAMODB_VARIABLES, f"http://127.0.0.1:{apart}")
     saved = {name: os.environ.get(name) for name in (*AWS_VARIABLES, *DYNAMODB_VARIABLES)}
     for name in DYNAMODB_VARIABLES:

@@ -17,12 +17,17 @@ request; EventBridge builds a JSONPath parser (grammar tables and all) for every
 target of every event; and its dispatcher lists its own package folder and a handler's methods on
 every request.
 
+DynamoDB acknowledges only durable writes, and so does this server when it is given a journal
+(`--journal FILE --journal-table NAME`, as the local stage runs it for its events table): every
+change to that table is appended to the file before the request is answered (see `Journal`).
+
 The patches are written against moto 5.2 (pyproject.toml pins it): `PATCHES` lists every
 (owner, attribute) they replace, and `install()` first checks that each of them, and each moto
 attribute they call, is still there, failing with one message naming all that is missing before
 anything is patched.
 
-Run: `python -m local.moto_server --port 5000` (binds 127.0.0.1).
+Run: `python -m local.moto_server --port 5000 [--journal FILE --journal-table NAME]` (binds
+127.0.0.1).
 """
 
 from __future__ import annotations
@@ -30,12 +35,15 @@ from __future__ import annotations
 import argparse
 import functools
 import inspect
+import itertools
+import json
 import logging
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import jsonpath_ng.ext
 import moto
@@ -44,11 +52,13 @@ from moto import backends
 from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
     MultipleTransactionsException,
     TooManyTransactionsException,
     TransactionCanceledException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 from moto.dynamodb.responses import DynamoHandler
@@ -61,10 +71,34 @@ _LOCK = threading.RLock()
 _MAX_TRANSACTION_ITEMS = 100
 
 
+class _Writes:
+    """The writers' lock (reentrant: a transaction's writes call the locked single writes). When
+    its outermost holder lets go, the changes made meanwhile are journaled first, so a request's
+    changes reach the journal before its answer is sent, in the order they were applied."""
+
+    depth = 0  # of the thread holding _LOCK; only that thread reads or changes it
+    journal: Journal | None = None  # set by install()
+
+    def __enter__(self) -> None:
+        _LOCK.acquire()
+        self.depth += 1
+
+    def __exit__(self, *_: object) -> None:
+        try:
+            self.depth -= 1
+            if self.depth == 0 and self.journal is not None:
+                self.journal.flush()
+        finally:
+            _LOCK.release()
+
+
+_WRITES = _Writes()
+
+
 def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def run(*args: Any, **kwargs: Any) -> Any:
-        with _LOCK:
+        with _WRITES:
             return method(*args, **kwargs)
 
     return run
@@ -133,7 +167,7 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
     """All conditions first, then every write, under one lock: all or nothing, like AWS."""
     if len(transact_items) > _MAX_TRANSACTION_ITEMS:
         raise TooManyTransactionsException()
-    with _LOCK:
+    with _WRITES:
         operations = []
         seen: set[tuple[str, str]] = set()
         for entry in transact_items:
@@ -154,11 +188,14 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         ]
         shards = {name: self.get_table(name).stream_shard for name, _, _ in before}
         marks = {name: len(shard.items) for name, shard in shards.items() if shard is not None}
+        journal = _WRITES.journal
+        journaled = journal.mark() if journal is not None else 0
         try:
             _write_all(self, operations)
         except Exception:
             # A write refused on its own (item too large, bad type): put back what was there and
-            # drop the stream records written since, so the transaction stays all or nothing.
+            # drop the stream records and journal entries written since, so the transaction stays
+            # all or nothing.
             for table, key, item in before:
                 if item is None:
                     self.delete_item(table, key)
@@ -166,6 +203,8 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
                     self.put_item(table, item)
             for name, mark in marks.items():
                 del shards[name].items[mark:]  # type: ignore[union-attr]
+            if journal is not None:
+                journal.forget_since(journaled)
             raise
 
 
@@ -205,6 +244,231 @@ def _write_all(
                 expression_attribute_names=names,
                 expression_attribute_values=values,
             )
+
+
+# --- the journal: durable acknowledgements --------------------------------------------------------
+
+REMOVED = "REMOVE"  # {"REMOVE": key}: the item with this key is gone
+TOGETHER = "TRANSACTION"  # {"TRANSACTION": [change, ...]}: changes applied together, or not at all
+
+
+class Journal:
+    """One table's items, kept in a file of JSON lines as they change: DynamoDB answers a write
+    only once it is durable, and so does this server for the journaled table.
+
+    Each write that changed the table (a BatchWriteItem is a write per item) appends one line
+    before it is answered and before the writers' lock is let go, so lines are in the order the
+    changes were applied, and no reader (reads take the lock too) sees a change that is not yet in
+    the file. A line is the item as the write left it, in DynamoDB's JSON (`{"pk": {"S": ...},
+    "sk": {"N": ...}, ...}`), or `{"REMOVE": key}`, or for a transaction that changed several items
+    `{"TRANSACTION": [those, ...]}`, on one line so that it is kept whole or not at all (those
+    two have one attribute; an item of a table with a range key has at least two). The line is
+    written with one buffered write and flushed to the kernel: from then on a SIGKILL of any
+    process, this one included, cannot lose it; only the machine going down could (that would take
+    an fsync per write, which DynamoDB's own durability would deserve but a local stage does not).
+    A process killed while writing leaves a last line cut short: that write was never answered,
+    and reading skips it.
+
+    What a line records is the item as it is once the write is done, whichever path changed it
+    (PutItem, UpdateItem, DeleteItem, BatchWriteItem, transactions, PartiQL, or anything deleting
+    through the table such as a TTL sweep; moto 5.2 expires nothing by TTL): the hooks only note
+    which keys changed. A cancelled transaction changes nothing and writes nothing; one undone
+    mid-way forgets what it noted.
+
+    When the table is created the saved items are put into it (without stream records: they are
+    not new changes) and the file is compacted to them; a clean stop of the server compacts it
+    again."""
+
+    def __init__(self, path: Path, table_name: str) -> None:
+        self.path = Path(path)
+        self.table_name = table_name
+        self.table: Table | None = None
+        self.pending: dict[tuple[DynamoType, DynamoType | None], None] = {}  # in order of change
+        self._out: IO[bytes] | None = None
+
+    # --- under the writers' lock -----------------------------------------------------------------
+
+    def note(self, table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> None:
+        if table is self.table:
+            self.pending[(hash_key, range_key)] = None
+
+    def note_key(self, table_name: str, key: dict[str, Any]) -> None:
+        table = self.table
+        if table is None or table_name != self.table_name or table.hash_key_attr not in key:
+            return
+        range_value = key.get(table.range_key_attr) if table.range_key_attr else None
+        if table.range_key_attr and range_value is None:
+            return
+        hash_key = DynamoType(key[table.hash_key_attr])
+        self.note(table, hash_key, None if range_value is None else DynamoType(range_value))
+
+    def mark(self) -> int:
+        return len(self.pending)
+
+    def forget_since(self, mark: int) -> None:
+        self.pending = dict(itertools.islice(self.pending.items(), mark))
+
+    def flush(self) -> None:
+        """One line for what the finished request changed, written and handed to the kernel."""
+        if not self.pending:
+            return
+        table, changed = self.table, list(self.pending)
+        self.pending = {}
+        assert table is not None and self._out is not None
+        changes = [self._change(table, hash_key, range_key) for hash_key, range_key in changed]
+        entry = changes[0] if len(changes) == 1 else {TOGETHER: changes}
+        self._out.write(_line(entry))
+        self._out.flush()  # to the kernel (not the disk): see the class's docstring
+
+    def attach(self, table: Table) -> int:
+        """The saved items into the new table, then the file compacted to them."""
+        self.close()
+        for image in self._saved(table).values():
+            item = Item(*_key_of(table, image), image)
+            if table.range_key_attr is None:
+                table.items[item.hash_key] = item  # type: ignore[assignment]
+            else:
+                table.items[item.hash_key][item.range_key] = item
+        self.table = table
+        return self.compact()
+
+    def compact(self) -> int:
+        """The table's items, written to a new file that then replaces the journal (a process
+        killed meanwhile leaves the journal as it was); later changes go to the new file."""
+        assert self.table is not None
+        items = self.table.all_items()
+        partial = self.path.with_name(self.path.name + ".partial")
+        with partial.open("wb") as out:
+            for item in items:
+                out.write(_line(_image(item)))
+        self.close()
+        partial.replace(self.path)
+        self._out = self.path.open("ab")
+        return len(items)
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def _saved(self, table: Table) -> dict[tuple[DynamoType, DynamoType | None], dict[str, Any]]:
+        """The items as the saved lines leave them: later lines replace or remove earlier ones."""
+        items: dict[tuple[DynamoType, DynamoType | None], dict[str, Any]] = {}
+        if not self.path.exists():
+            return items
+        with self.path.open("rb") as saved:
+            for line in saved:
+                try:
+                    entry = json.loads(line)
+                except ValueError:  # cut short by a kill: that request was never answered
+                    continue
+                for change in entry[TOGETHER] if _only(entry, TOGETHER) else [entry]:
+                    if _only(change, REMOVED):
+                        items.pop(_key_of(table, change[REMOVED]), None)
+                    else:
+                        items[_key_of(table, change)] = change
+        return items
+
+    @staticmethod
+    def _change(table: Table, hash_key: DynamoType, range_key: DynamoType | None) -> Any:
+        item = table.get_item(hash_key, range_key)
+        if item is not None:
+            return _image(item)
+        key = {table.hash_key_attr: hash_key.to_json()}
+        if table.range_key_attr is not None and range_key is not None:
+            key[table.range_key_attr] = range_key.to_json()
+        return {REMOVED: key}
+
+
+def _only(entry: Any, word: str) -> bool:
+    return isinstance(entry, dict) and len(entry) == 1 and word in entry
+
+
+def _line(entry: Any) -> bytes:
+    return json.dumps(entry, separators=(",", ":")).encode() + b"\n"
+
+
+def _key_of(table: Table, image: dict[str, Any]) -> tuple[DynamoType, DynamoType | None]:
+    range_attr = table.range_key_attr
+    return DynamoType(image[table.hash_key_attr]), (
+        None if range_attr is None else DynamoType(image[range_attr])
+    )
+
+
+def _image(item: Item) -> dict[str, Any]:
+    return {name: _plain(value) for name, value in item.attrs.items()}
+
+
+def _plain(value: Any) -> Any:
+    """An attribute value in DynamoDB's JSON (binaries base64-encoded, as moto keeps them)."""
+    if not isinstance(value, DynamoType):
+        return value
+    if value.type == "M":
+        return {"M": {name: _plain(member) for name, member in value.value.items()}}
+    if value.type == "L":
+        return {"L": [_plain(member) for member in value.value]}
+    return value.to_json()
+
+
+def _noted(table: Table, item: Item) -> None:
+    if _WRITES.journal is not None:
+        _WRITES.journal.note(table, item.hash_key, item.range_key)
+
+
+def _journaling_put(table_put_item: Callable[..., Any]) -> Callable[..., Any]:
+    def _put_item(table: Table, *args: Any, **kwargs: Any) -> Any:
+        with _WRITES:
+            item = table_put_item(table, *args, **kwargs)
+            _noted(table, item)
+            return item
+
+    return _put_item
+
+
+def _journaling_delete(table_delete_item: Callable[..., Any]) -> Callable[..., Any]:
+    def _delete_item(table: Table, *args: Any, **kwargs: Any) -> Any:
+        with _WRITES:
+            item = table_delete_item(table, *args, **kwargs)
+            if item is not None:  # None: there was nothing to delete
+                _noted(table, item)
+            return item
+
+    return _delete_item
+
+
+def _journaling_update(update_item: Callable[..., Any]) -> Callable[..., Any]:
+    def _update_item(
+        self: DynamoDBBackend, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """moto updates the stored item in place (Table.put_item is not involved unless the item
+        is new), so the key is noted here: when the update is done, or when it failed part-way
+        (moto may have changed part of the item); a failed condition changed nothing."""
+        with _WRITES:
+            changed = True
+            try:
+                return update_item(self, table_name, key, *args, **kwargs)
+            except ConditionalCheckFailed:
+                changed = False
+                raise
+            finally:
+                if changed and _WRITES.journal is not None:
+                    _WRITES.journal.note_key(table_name, key)
+
+    return _update_item
+
+
+def _loading_journal(create_table: Callable[..., Any]) -> Callable[..., Any]:
+    def _create_table(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        table = create_table(self, *args, **kwargs)
+        journal = _WRITES.journal
+        if journal is not None and table.name == journal.table_name:
+            with _WRITES:
+                journal.attach(table)
+        return table
+
+    return _create_table
 
 
 _ATTRIBUTE_VALUE_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
@@ -275,9 +539,18 @@ PATCHES: tuple[Patch, ...] = (
     (DynamoDBBackend, "transact_write_items", lambda _: transact_write_items),
     (DynamoHandler, "transact_get_items", _locked),
 )
+# Installed with a journal only; every change to a table goes through one of these.
+JOURNAL_PATCHES: tuple[Patch, ...] = (
+    (Table, "put_item", _journaling_put),
+    (Table, "delete_item", _journaling_delete),
+    (DynamoDBBackend, "update_item", _journaling_update),
+    (DynamoDBBackend, "create_table", _loading_journal),
+)
 # What the replacements call on moto besides what they replace.
 CALLED: tuple[tuple[Any, str], ...] = (
     (DynamoDBBackend, "get_table"),
+    (Table, "get_item"),
+    (Table, "all_items"),
     (BaseJSONSerializer, "_default_serialize"),
     (BaseJSONSerializer, "_base64"),
 )
@@ -318,19 +591,25 @@ def check(targets: Iterable[tuple[Any, str]]) -> None:
         )
 
 
-def install() -> None:
-    """Patch moto's DynamoDB backend in this process (the server's, never a client's); nothing
-    is patched unless every target is there."""
-    check(targets(PATCHES))
-    for owner, attribute, replace in PATCHES:
+def install(journal: Journal | None = None) -> None:
+    """Patch moto's DynamoDB backend in this process (the server's, never a client's), with the
+    journal's hooks when there is one; nothing is patched unless every target of both is there."""
+    check(targets((*PATCHES, *JOURNAL_PATCHES)))
+    for owner, attribute, replace in (*PATCHES, *(JOURNAL_PATCHES if journal else ())):
         setattr(owner, attribute, replace(getattr(owner, attribute)))
+    _WRITES.journal = journal
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--journal", type=Path, help="file that keeps the journaled table")
+    parser.add_argument("--journal-table", help="the DynamoDB table the journal keeps")
     args = parser.parse_args(argv)
-    install()
+    if bool(args.journal) != bool(args.journal_table):
+        parser.error("--journal and --journal-table go together")
+    journal = Journal(args.journal, args.journal_table) if args.journal else None
+    install(journal)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
@@ -343,6 +622,9 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     stopped.wait()
+    if journal is not None and journal.table is not None:
+        with _WRITES:
+            journal.compact()  # a clean stop leaves the table's items, one line each
     server.stop()
     sys.exit(0)
 

@@ -20,12 +20,13 @@ import uvicorn
 
 from adapters.aws import client
 from adapters.tokens import CognitoVerifier
-from components.topology import BUS_RULES, STREAM_MAPPINGS
+from components.topology import BUS_RULES, EVENTS, STREAM_MAPPINGS, physical_name
 from domain.limits import MAX_MESSAGE_BYTES
+from local import endpoints
 from local.gateway import Gateway, create_app, ui_build
 from local.lambdas import FunctionLogs, Lambdas
 from local.moto_process import free_port, moto_server
-from local.persistence import Journal, LocalState
+from local.persistence import LocalState
 from local.provision import Stage as Provisioned
 from local.provision import provision
 from local.pumps import BusPump, StreamPump, bus_target_queue
@@ -70,7 +71,12 @@ class LocalStage:
         if self.state:
             self._logs = FunctionLogs(sys.stdout, self.state.folder / "logs")
             self._stdout, sys.stdout = sys.stdout, self._logs
-        moto_url = self._exit.enter_context(moto_server(dynamodb_apart=True))
+        # With a state folder, DynamoDB keeps the events table in it: every change written
+        # before it is acknowledged, the saved items put back when the table is created.
+        journal = (
+            (self.state.events_log, physical_name(self.prefix, EVENTS)) if self.state else None
+        )
+        moto_url = self._exit.enter_context(moto_server(dynamodb_apart=True, journal=journal))
         stage = provision(self.prefix)
         cognito = client("cognito-idp")
         pool_id = cognito.create_user_pool(
@@ -106,15 +112,11 @@ class LocalStage:
         )
         self.events_table = stage.tables["events"]
         restored = (
-            self.state.restore_events(stage.tables["events"], stage.tables["views"])
+            self.state.restore_views(stage.tables["events"], stage.tables["views"])
             if self.state
             else 0
         )
         self.restored = restored
-        if self.state:
-            journal = Journal(self.state, StreamReader(stage.events_stream_arn, from_now=True))
-            journal.start()
-            self._threads.append(journal)
         self.config = {
             "apiUrl": f"{self.base}/api",
             "wsUrl": f"ws://127.0.0.1:{self.port}/ws",
@@ -159,6 +161,13 @@ class LocalStage:
             self.add_user(saved["username"], saved["password"], saved["attributes"])
         if self.quiet_collections:
             keep_collections_quiet()
+        if self.state:  # how `chat --local` finds this stage (local/endpoints.py)
+            endpoints.record(
+                self.state.folder,
+                endpoints.Endpoints(
+                    os.getpid(), self.prefix, stage.tables, endpoints.aws_variables(), self.base
+                ),
+            )
 
     def _start_pumps(self, stage: Provisioned, from_now: bool) -> list[StreamPump]:
         """The event-source mappings and the bus rules' targets, running before any request."""
@@ -221,7 +230,10 @@ class LocalStage:
 
     def __exit__(self, *_: object) -> None:
         try:
-            # Requests first (nothing writes after this), then the pumps, then the log is saved.
+            if self.state:  # stopping: `chat --local` no longer finds it
+                endpoints.remove(self.state.folder)
+            # Requests first (nothing writes after this), then the pumps; the DynamoDB server
+            # compacts the events table's journal when it is stopped.
             if hasattr(self, "_server"):
                 self._server.should_exit = True
                 self._gateway_thread.join(timeout=10)
@@ -229,8 +241,6 @@ class LocalStage:
                 thread.stopped.set()
             for thread in self._threads:
                 thread.join(timeout=5)
-            if self.state and hasattr(self, "events_table"):
-                self.state.save_events(self.events_table)  # the journal, compacted
         finally:
             self._exit.close()
             if hasattr(self, "_logs"):
