@@ -33,11 +33,14 @@ Run: `python -m local.moto_server --port 5000 [--journal FILE --journal-table NA
 from __future__ import annotations
 
 import argparse
+import base64
+import fcntl
 import functools
 import inspect
 import itertools
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -285,6 +288,7 @@ class Journal:
         self.table: Table | None = None
         self.pending: dict[tuple[DynamoType, DynamoType | None], None] = {}  # in order of change
         self._out: IO[bytes] | None = None
+        self._owner: IO[bytes] | None = None
 
     # --- under the writers' lock -----------------------------------------------------------------
 
@@ -312,13 +316,32 @@ class Journal:
         """One line for what the finished request changed, written and handed to the kernel."""
         if not self.pending:
             return
-        table, changed = self.table, list(self.pending)
+        try:
+            table, out = self.table, self._out
+            assert table is not None and out is not None
+            changes = [self._change(table, *key) for key in self.pending]
+            out.write(_line(changes[0] if len(changes) == 1 else {TOGETHER: changes}))
+            out.flush()  # to the kernel (not the disk): see the class's docstring
+        except BaseException:
+            # The write is applied in memory but not saved: answering it (or serving another
+            # request that reads it) would acknowledge what a restart loses. Stop here instead;
+            # the client sees no answer, as when DynamoDB fails before acknowledging.
+            logging.getLogger("local.moto_server").exception("journal: a write was not saved")
+            os._exit(70)
         self.pending = {}
-        assert table is not None and self._out is not None
-        changes = [self._change(table, hash_key, range_key) for hash_key, range_key in changed]
-        entry = changes[0] if len(changes) == 1 else {TOGETHER: changes}
-        self._out.write(_line(entry))
-        self._out.flush()  # to the kernel (not the disk): see the class's docstring
+
+    def own(self) -> None:
+        """Hold the journal for this process's life: a second server on the same file (another
+        stage on the same folder, or a stage's orphaned server) would lose the other's writes
+        when either compacts it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._owner = self.path.with_name(self.path.name + ".lock").open("ab")
+        try:
+            fcntl.flock(self._owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(
+                f"{self.path} is in use by another local stage's DynamoDB (stop it first)"
+            ) from None
 
     def attach(self, table: Table) -> int:
         """The saved items into the new table, then the file compacted to them."""
@@ -409,7 +432,13 @@ def _plain(value: Any) -> Any:
         return {"M": {name: _plain(member) for name, member in value.value.items()}}
     if value.type == "L":
         return {"L": [_plain(member) for member in value.value]}
+    if value.type == "BS":
+        return {"BS": [_base64(member) for member in value.value]}
     return value.to_json()
+
+
+def _base64(value: str | bytes) -> str:
+    return value if isinstance(value, str) else base64.b64encode(value).decode()
 
 
 def _noted(table: Table, item: Item) -> None:
@@ -609,6 +638,8 @@ def main(argv: list[str] | None = None) -> None:
     if bool(args.journal) != bool(args.journal_table):
         parser.error("--journal and --journal-table go together")
     journal = Journal(args.journal, args.journal_table) if args.journal else None
+    if journal is not None:
+        journal.own()
     install(journal)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)

@@ -256,3 +256,33 @@ def test_no_acknowledged_write_is_lost_when_the_server_is_killed_mid_burst(
         assert set(acknowledged) <= set(kept)
         # each transaction is kept whole or not at all: the head counts the kept puts
         assert int(kept.pop("head/0")["n"]["N"]) == len(kept)
+
+
+def test_a_second_server_on_the_same_journal_refuses_to_start(tmp_path: Path) -> None:
+    journal = tmp_path / "events.jsonl"
+    with server(journal) as (dynamodb, _):
+        dynamodb.put_item(TableName=TABLE, Item=item("room#kept"))
+        port = str(free_port())
+        second = subprocess.run(
+            [sys.executable, "-m", "local.moto_server", "--port", port, *journaled(journal)],
+            check=False,
+            cwd=ROOT,
+            capture_output=True,
+            timeout=60,
+        )
+
+        assert second.returncode != 0
+        assert b"in use by another local stage" in second.stderr
+        assert dynamodb.get_item(TableName=TABLE, Key=item("room#kept")).get("Item")
+
+
+def test_binary_sets_are_kept_like_every_other_attribute(tmp_path: Path) -> None:
+    journal = tmp_path / "events.jsonl"
+    binaries = {"BS": [b"\x00\x01", b"\xff"]}
+    with server(journal) as (dynamodb, process):
+        dynamodb.put_item(TableName=TABLE, Item=item("room#bin", blobs=binaries))
+        process.kill()
+    with server(journal) as (dynamodb, _):
+        kept = dynamodb.get_item(TableName=TABLE, Key=item("room#bin"))["Item"]
+
+    assert sorted(kept["blobs"]["BS"]) == sorted(binaries["BS"])
