@@ -7,7 +7,10 @@ drift checks only.
 
 from __future__ import annotations
 
+import itertools
+import random
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
@@ -29,6 +32,7 @@ from domain.projection import (
 
 BATCH_GET_MAX: Final = 100
 HISTORY_MAX: Final = 100
+UNPROCESSED_ATTEMPTS: Final = 8  # BatchGetItem leaves keys unprocessed when throttled
 WRITES_SIDE_BY_SIDE: Final = 16
 
 
@@ -249,11 +253,16 @@ class DynamoViewStore:
             if consistent:
                 request["ConsistentRead"] = True
             pending: dict[str, Any] = {self.table: request}
-            while pending:
+            for attempt in itertools.count():
                 self.calls += 1
                 response = self.dynamodb.batch_get_item(RequestItems=pending)
                 for item in response["Responses"].get(self.table, []):
                     row = from_item(item)
                     found[(row["pk"], row["sk"])] = row
                 pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                if attempt >= UNPROCESSED_ATTEMPTS:
+                    raise RuntimeError(f"{self.table}: keys left unprocessed after {attempt} tries")
+                time.sleep(min(0.05 * 2**attempt, 2.0) * random.random())  # throttled: back off
         return found

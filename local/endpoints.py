@@ -122,11 +122,11 @@ def find(folder: Path) -> Endpoints:
         raise NoLocalStage(f"{refusal} ({path} is not a stage's record: {error})") from None
     if not pid_alive(endpoints.pid):
         raise NoLocalStage(f"{refusal} (the stage that wrote {path}, pid {endpoints.pid}, is gone)")
-    silent = sorted(
-        url
-        for name, url in endpoints.aws.items()
-        if name.startswith(_ENDPOINT_PREFIX) and not answers(url)
-    )
+    try:
+        urls = [url for name, url in endpoints.aws.items() if name.startswith(_ENDPOINT_PREFIX)]
+    except AttributeError as error:
+        raise NoLocalStage(f"{refusal} ({path} is not a stage's record: {error})") from None
+    silent = sorted(url for url in urls if not answers(url))
     if silent:
         raise NoLocalStage(
             f"{refusal} (pid {endpoints.pid} is alive but {', '.join(silent)} does not answer)"

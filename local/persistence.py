@@ -51,14 +51,23 @@ class LocalState:
     # --- users -----------------------------------------------------------------------------------
 
     def remember_user(self, username: str, password: str, attributes: list[dict[str, str]]) -> None:
-        with self._lock, (self.folder / USERS_FILE).open("a") as out:
-            out.write(
-                json.dumps({"username": username, "password": password, "attributes": attributes})
-                + "\n"
-            )
+        path = self.folder / USERS_FILE
+        user = {"username": username, "password": password, "attributes": attributes}
+        with self._lock, path.open("ab") as out:
+            # A line cut short by a kill ends where this one starts: begin on a line of its own.
+            torn = out.tell() > 0 and not path.read_bytes().endswith(b"\n")
+            out.write((b"\n" if torn else b"") + json.dumps(user).encode() + b"\n")
 
     def users(self) -> list[dict[str, Any]]:
+        """The users signed up; a line cut short by a kill (that sign-up was never answered as
+        remembered) is left out."""
         path = self.folder / USERS_FILE
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        users = []
+        for line in path.read_text().splitlines():
+            try:
+                users.append(json.loads(line))
+            except ValueError:
+                continue
+        return users

@@ -66,7 +66,7 @@ def _tables(args: argparse.Namespace) -> tuple[str, str]:
         or local.get(VIEWS.name)
     )
     if not events or not views:
-        sys.exit(
+        raise CannotRun(
             "name the stage with --prefix, or the tables with --events-table/--views-table, "
             "or use --local with `make dev` running"
         )

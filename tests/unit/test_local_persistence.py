@@ -11,7 +11,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
 from local.moto_server import Journal
-from local.persistence import EVENTS_FILE
+from local.persistence import EVENTS_FILE, USERS_FILE, LocalState
 
 NAME = "kept-events"
 
@@ -112,3 +112,14 @@ def test_one_line_per_write_with_the_items_as_the_write_left_them(tmp_path: Path
         item("a", text="one"),
         {"TRANSACTION": [remove("b"), item("a", text="two")]},
     ]
+
+
+def test_a_sign_up_cut_short_by_a_kill_costs_only_itself(tmp_path: Path) -> None:
+    state = LocalState(tmp_path)
+    state.remember_user("alice", "Alice-password-1", [])
+    with (tmp_path / USERS_FILE).open("a") as out:
+        out.write('{"username": "bo')  # the stage killed mid-line
+
+    state.remember_user("carol", "Carol-password-1", [])
+
+    assert [user["username"] for user in LocalState(tmp_path).users()] == ["alice", "carol"]
