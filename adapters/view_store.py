@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from adapters.aws import client, resource
 from adapters.items import from_item, to_item, to_value
 from domain.projection import (
+    INBOX_PREFIX,
     Key,
     Row,
     Write,
@@ -71,14 +72,14 @@ class DynamoViewStore:
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
-                Key={"pk": {"S": write.key[0]}, "sk": {"S": write.key[1]}},
+                Key=_item_key(write.key),
                 UpdateExpression="SET " + assignments,
                 ConditionExpression="attribute_not_exists(#guard) OR #guard < :version",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if _condition_failed(error):
                 return False
             raise
         return True
@@ -123,7 +124,7 @@ class DynamoViewStore:
         """The rooms a user belongs to, most recently active first, with unread counts."""
         memberships = [
             row
-            for row in self._query("pk = :pk", {":pk": {"S": "inbox#" + user_id}})
+            for row in self._query("pk = :pk", {":pk": {"S": INBOX_PREFIX + user_id}})
             if row.get("member")
         ]
         rooms = self._batch_get([room_key(row["room_id"]) for row in memberships])
@@ -181,14 +182,14 @@ class DynamoViewStore:
             newest,
             {**names, **removed},
             values,
-            Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}},
+            Key=_item_key(key),
             UpdateExpression=" ".join(parts),
         )
 
     def delete_row_if(self, key: Key, newest: Mapping[str, int]) -> bool:
         """Delete the row at `key` unless one of the `newest` guards of the row is above its
         version; False when one was."""
-        return self._guarded("delete_item", newest, Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}})
+        return self._guarded("delete_item", newest, Key=_item_key(key))
 
     def _guarded(
         self,
@@ -216,7 +217,7 @@ class DynamoViewStore:
         try:
             getattr(self.dynamodb, request)(TableName=self.table, **params)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if _condition_failed(error):
                 return False
             raise
         return True
@@ -225,9 +226,7 @@ class DynamoViewStore:
 
     def _get(self, key: Key) -> Row | None:
         self.calls += 1
-        response = self.dynamodb.get_item(
-            TableName=self.table, Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}}
-        )
+        response = self.dynamodb.get_item(TableName=self.table, Key=_item_key(key))
         item = response.get("Item")
         return from_item(item) if item else None
 
@@ -245,10 +244,7 @@ class DynamoViewStore:
         found: dict[Key, Row] = {}
         for start in range(0, len(keys), BATCH_GET_MAX):
             request: dict[str, Any] = {
-                "Keys": [
-                    {"pk": {"S": pk}, "sk": {"S": sk}}
-                    for pk, sk in keys[start : start + BATCH_GET_MAX]
-                ]
+                "Keys": [_item_key(key) for key in keys[start : start + BATCH_GET_MAX]]
             }
             if consistent:
                 request["ConsistentRead"] = True
@@ -266,3 +262,11 @@ class DynamoViewStore:
                     raise RuntimeError(f"{self.table}: keys left unprocessed after {attempt} tries")
                 time.sleep(min(0.05 * 2**attempt, 2.0) * random.random())  # throttled: back off
         return found
+
+
+def _item_key(key: Key) -> dict[str, Any]:
+    return {"pk": {"S": key[0]}, "sk": {"S": key[1]}}
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")

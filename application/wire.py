@@ -77,7 +77,7 @@ def _typed(kind: type[msgspec.Struct], path: Mapping[str, str]) -> dict[str, Any
     """Path values (text in a URL) as the types of the fields they fill: a seq is a number."""
     typed: dict[str, Any] = {}
     for name, value in path.items():
-        if _field_types(kind).get(name) is int:
+        if field_types(kind).get(name) is int:
             try:
                 typed[name] = int(value)
             except ValueError as error:
@@ -90,7 +90,8 @@ def _typed(kind: type[msgspec.Struct], path: Mapping[str, str]) -> dict[str, Any
 _FIELD_TYPES: dict[type[msgspec.Struct], dict[str, Any]] = {}
 
 
-def _field_types(kind: type[msgspec.Struct]) -> dict[str, Any]:
+def field_types(kind: type[msgspec.Struct]) -> dict[str, Any]:
+    """Field name -> type of an input type (worked out once per type)."""
     found = _FIELD_TYPES.get(kind)
     if found is None:
         found = _FIELD_TYPES[kind] = {f.name: f.type for f in msgspec.structs.fields(kind)}

@@ -6,6 +6,7 @@ routes, WebSocket routes and their authorizer, the stream mapping, EventBridge r
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -114,6 +115,19 @@ class HttpRoute:
     command: str = ""
     creates: bool = False  # answers 201 when it wrote something new
     query: tuple[str, ...] = ()  # query string parameters it reads
+
+    @property
+    def parameters(self) -> list[str]:
+        """The names of its path parameters, in order."""
+        return _PATH_PARAMETER.findall(self.path)
+
+    def path_as(self, parameter: str) -> str:
+        """The path with each `{name}` written as `parameter` says (`\\1` is the name): a router's
+        own syntax, such as Powertools' `<\\1>`."""
+        return _PATH_PARAMETER.sub(parameter, self.path)
+
+
+_PATH_PARAMETER = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ Key = tuple[str, str]
 Row = dict[str, Any]
 
 MEMBERS_PREFIX = "members#"
+INBOX_PREFIX = "inbox#"
 ROOM_GUARD = "src"
 READ_GUARD = "rsrc"
 META = "meta"
@@ -79,7 +80,7 @@ def message_key(room_id: str, seq: int) -> Key:
 
 
 def inbox_key(user_id: str, room_id: str) -> Key:
-    return ("inbox#" + user_id, ROOM_PREFIX + room_id)
+    return (INBOX_PREFIX + user_id, ROOM_PREFIX + room_id)
 
 
 def preview(text: str) -> str:
@@ -340,7 +341,9 @@ class Views:
                 row = message_row(env, data, room[1], author)
                 merge((room[0], self._sk(seq)), ROOM_GUARD, seq, row)
                 merge(room[2], ROOM_GUARD, seq, room_after_message(env, data, author))
-                inbox_pk = inbox_pks.get(author) or inbox_pks.setdefault(author, "inbox#" + author)
+                inbox_pk = inbox_pks.get(author) or inbox_pks.setdefault(
+                    author, INBOX_PREFIX + author
+                )
                 merge((inbox_pk, room[0]), ROOM_GUARD, seq, author_after_message(env, data))
             elif type(data) is ReadMarked:
                 inbox = inboxes.get(env.stream) or self._inbox_names(env.stream)
@@ -377,7 +380,7 @@ class Views:
     def _inbox_names(self, stream: str) -> tuple[str, str]:
         user_id = reader_of(stream)[0]
         user_id = self._names.setdefault(user_id, user_id)
-        names = self._inboxes[stream] = ("inbox#" + user_id, user_id)
+        names = self._inboxes[stream] = (INBOX_PREFIX + user_id, user_id)
         return names
 
     def items(self) -> Iterator[Row]:

@@ -26,22 +26,16 @@ import requests
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from application.queries import CATCH_UP_MAX
+from domain.events import EVENT_TYPES, ReadMarked
+
 Frame = dict[str, Any]
 
 # The events of a room's own stream, numbered by its seq. Read markers (addressed by the
 # reader's room and seq) and typing signals are not part of that sequence.
-ROOM_EVENTS = frozenset(
-    {
-        "room.created",
-        "user.joined",
-        "user.left",
-        "message.created",
-        "message.updated",
-        "message.deleted",
-    }
-)
+ROOM_EVENTS = frozenset(name for name, kind in EVENT_TYPES.items() if kind is not ReadMarked)
 # `GET /rooms/{id}/events` answers at most this many events at a time.
-CATCH_UP_PAGE = 500
+CATCH_UP_PAGE = CATCH_UP_MAX
 # How long a gap may stay open before the log is read: concurrent deliveries swap frames by
 # the spread of the delivery latency (well under a second); a lost one is retried by the bus
 # only after seconds. The web client waits as long (ui/src/app/core/sequencer.ts).

@@ -26,7 +26,7 @@ MAX_HTTP_BODY_BYTES = 10 * 1024 * 1024  # HTTP API's payload quota
 
 
 def _route_pattern(route: HttpRoute) -> re.Pattern[str]:
-    return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path) + "$")
+    return re.compile("^" + route.path_as(r"(?P<\1>[^/]+)") + "$")
 
 
 PATTERNS = [(route, _route_pattern(route)) for route in HTTP_ROUTES]

@@ -25,14 +25,22 @@ from typing import Any, Final, Protocol, TextIO
 
 from domain.events import Envelope, UnknownEvent
 from domain.ids import ROOM_PREFIX, reader_stream
-from domain.projection import MEMBERS_PREFIX, META, READ_GUARD, ROOM_GUARD, Key, Row, Views
+from domain.projection import (
+    INBOX_PREFIX,
+    MEMBERS_PREFIX,
+    META,
+    READ_GUARD,
+    ROOM_GUARD,
+    Key,
+    Row,
+    Views,
+)
 
 # How long a drift check waits, at most, for the projector to apply the events the read saw that
 # it had not applied yet (on AWS it lags the log by well under a second when healthy).
 SETTLE_SECONDS: Final = 5.0
 REPAIR_ATTEMPTS: Final = 3
 REPAIR_WORKERS: Final = 16  # rows repaired side by side (each is a conditional request of its own)
-INBOX_PREFIX: Final = "inbox#"
 # The fields of an inbox row that only its reader's stream writes, and those both of its streams
 # write (with the same values): every other field of a view row belongs to its room stream.
 READ_FIELDS: Final = frozenset({"read_seq", "read_n", READ_GUARD})

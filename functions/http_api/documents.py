@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from application.signals import TypingSignal
-from application.wire import BY_ACTION
+from application.wire import BY_ACTION, field_types
 from components import topology
 from components.topology import HttpRoute
 from domain.events import Event
@@ -30,17 +30,13 @@ class ErrorBody(msgspec.Struct, frozen=True):
     error: ErrorDetail
 
 
-def _path_names(path: str) -> list[str]:
-    return re.findall(r"\{(\w+)\}", path)
-
-
 def _body_name(route: HttpRoute) -> str:
     return BY_ACTION[route.command].__name__ + "Body"
 
 
 def _path_schema(route: HttpRoute, name: str) -> dict[str, Any]:
     kind = BY_ACTION.get(route.command)
-    fields = {f.name: f.type for f in msgspec.structs.fields(kind)} if kind else {}
+    fields = field_types(kind) if kind else {}
     return {"type": "integer"} if fields.get(name) is int else {"type": "string"}
 
 
@@ -54,7 +50,7 @@ def _operation(route: HttpRoute, schemas: dict[str, Any]) -> dict[str, Any]:
         "operationId": route.method.lower() + "_" + "_".join(words).replace("-", "_"),
         "parameters": [
             {"name": name, "in": "path", "required": True, "schema": _path_schema(route, name)}
-            for name in _path_names(route.path)
+            for name in route.parameters
         ]
         + [
             {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
@@ -81,9 +77,7 @@ def _operation(route: HttpRoute, schemas: dict[str, Any]) -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     routes = topology.HTTP_ROUTES
-    bodies = [
-        (_body_name(r), BY_ACTION[r.command], _path_names(r.path)) for r in routes if r.command
-    ]
+    bodies = [(_body_name(r), BY_ACTION[r.command], r.parameters) for r in routes if r.command]
     _, errors = msgspec.json.schema_components([ErrorBody], ref_template=SCHEMAS)
     schemas = {**errors, **body_schemas(bodies, SCHEMAS)}
     paths: dict[str, dict[str, Any]] = {}

@@ -8,7 +8,6 @@ the read routes and the file routes below each call one application function.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any, cast
@@ -91,8 +90,7 @@ def command_route(route: HttpRoute) -> Callable[..., Response[Any]]:
 def register_command_routes() -> None:
     for route in HTTP_ROUTES:
         if route.function == HTTP_API.name and wire.BY_ACTION.get(route.command) in COMMANDS:
-            rule = re.sub(r"\{(\w+)\}", r"<\1>", route.path)  # Powertools' path syntax
-            app.route(rule, route.method)(command_route(route))
+            app.route(route.path_as(r"<\1>"), route.method)(command_route(route))
 
 
 register_command_routes()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import re
 
 from components.topology import (
     BUS_RULES,
@@ -33,7 +32,7 @@ def test_every_function_touches_only_tables_that_exist() -> None:
 
 def test_the_http_routes_are_exactly_the_routes_the_http_function_serves() -> None:
     described = {
-        route.method + re.sub(r"\{(\w+)\}", r"<\1>", route.path)
+        route.method + route.path_as(r"<\1>")  # Powertools' path syntax
         for route in HTTP_ROUTES
         if route.function == "http-api"
     }
