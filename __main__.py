@@ -119,6 +119,7 @@ functions = Functions(
         values={
             **{t.env_var: all_tables[t.name].name for t in shape.tables if t.env_var},
             **{b.env_var: buckets[b.name].bucket for b in shape.buckets},
+            **{q.env_var: queues.queues[q.name].url for q in shape.queues if q.env_var},
             BUS_NAME: bus.bus.name,
             MANAGEMENT_ENDPOINT: websocket.management_endpoint,
             COGNITO_ISSUER: identity.issuer,
@@ -156,6 +157,7 @@ StreamMappings(
     "stream-mappings",
     StreamMappingsArgs(
         shape.stream_mappings,
+        shape.queue_mappings,
         streams={log_table.name: event_store.stream_arn},
         functions=functions.functions,
         queues=queues.queues,
@@ -170,7 +172,12 @@ Observability(
         region=stage.region,
         alarm_email=stage.alarm_email,
         functions=functions.functions,
-        queues=queues.queues,
+        dead_letter_queues={
+            name: queue
+            for name, queue in queues.queues.items()
+            if name in shape.dead_letter_queues()
+        },
+        delivery_queues={m.queue: queues.queues[m.queue] for m in shape.queue_mappings},
         mappings=shape.stream_mappings,
         iterator_age_alarm_s=stage.iterator_age_alarm_s,
         http_api_id=http.api.id,

@@ -10,6 +10,7 @@ from typing import Any, Final
 import msgspec
 
 from adapters.aws import client
+from adapters.batching import runs
 from components.topology import BUS_SOURCE
 from domain.events import Envelope
 from domain.public import detail
@@ -79,14 +80,4 @@ def entry_size(entry: dict[str, str]) -> int:
 
 def batches(entries: list[dict[str, str]]) -> Iterator[list[dict[str, str]]]:
     """Consecutive runs of entries, in order, each one PutEvents call can take."""
-    batch: list[dict[str, str]] = []
-    size = 0
-    for entry in entries:
-        entry_bytes = entry_size(entry)
-        if batch and (len(batch) == BATCH or size + entry_bytes > REQUEST_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(entry)
-        size += entry_bytes
-    if batch:
-        yield batch
+    return runs(entries, entry_size, BATCH, REQUEST_BYTES)

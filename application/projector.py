@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Final
@@ -18,6 +18,19 @@ Decode = Callable[[], Envelope]
 
 class HeldBack(Exception):
     """An earlier event of the same stream failed in this batch; this one must wait behind it."""
+
+
+class EachOf:
+    """Publishes to each of its buses in turn: a failure stops it, and the projector's retry
+    publishes to all of them again (each takes an event at least once)."""
+
+    def __init__(self, buses: Sequence[EventBus]) -> None:
+        self.buses = buses
+
+    def publish(self, envelopes: Iterable[Envelope]) -> None:
+        envelopes = list(envelopes)
+        for bus in self.buses:
+            bus.publish(envelopes)
 
 
 class StreamProjector:

@@ -35,6 +35,12 @@ def environment(
     }
     names = [t.env_var for t in topology.tables if t.name in function.tables and t.env_var]
     names += [b.env_var for b in topology.buckets if b.name in function.buckets]
+    consumed = {m.queue for m in topology.queue_mappings if m.function == function.name}
+    names += [
+        q.env_var
+        for q in topology.queues
+        if q.env_var and (q.name in function.sends_to or q.name in consumed)
+    ]
     if function.publishes:
         names.append(BUS_NAME)
     if function.manages_connections:

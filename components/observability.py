@@ -21,7 +21,8 @@ class ObservabilityArgs:
     region: str
     alarm_email: str
     functions: Mapping[str, aws.lambda_.Function]
-    queues: Mapping[str, aws.sqs.Queue]
+    dead_letter_queues: Mapping[str, aws.sqs.Queue]
+    delivery_queues: Mapping[str, aws.sqs.Queue]  # members' frames wait in these
     mappings: tuple[StreamMapping, ...]
     iterator_age_alarm_s: int
     http_api_id: pulumi.Input[str]
@@ -100,7 +101,22 @@ def alarm_specs(args: ObservabilityArgs) -> list[AlarmSpec]:
             "Maximum",
             period=60,
         )
-        for key, queue in args.queues.items()
+        for key, queue in args.dead_letter_queues.items()
+    ]
+    specs += [
+        AlarmSpec(
+            f"{key}-late",
+            f"{key}: a message has waited over a minute; members get frames late (clients catch "
+            "up after a gap, so nothing is lost, but live delivery is behind)",
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            "QueueName",
+            queue.name,
+            "Maximum",
+            threshold=60,
+            period=60,
+        )
+        for key, queue in args.delivery_queues.items()
     ]
     specs += [
         AlarmSpec(
@@ -217,7 +233,7 @@ def _dashboard(args: ObservabilityArgs) -> dict[str, Any]:
                 "Dead-letter queues: messages waiting",
                 [
                     ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue.name]
-                    for queue in args.queues.values()
+                    for queue in args.dead_letter_queues.values()
                 ],
                 region,
                 "Maximum",

@@ -36,6 +36,12 @@ BUCKET_ACTIONS: dict[Access, tuple[str, ...]] = {
     "read": ("s3:GetObject",),
     "write": ("s3:GetObject", "s3:PutObject"),
 }
+QUEUE_CONSUMER_ACTIONS = (
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ChangeMessageVisibility",
+)
 STREAM_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
 
 
@@ -136,6 +142,27 @@ def statements(
                 "Resource": grants.queues[mapping.on_failure_queue],
             },
         ]
+    for queue in function.sends_to:
+        found.append(
+            {
+                "Sid": _sid("send to", queue),
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": grants.queues[queue],
+            }
+        )
+    for queue_mapping in topology.queue_mappings:
+        if queue_mapping.function == function.name:
+            found.append(
+                {
+                    # The event source mapping receives and deletes with the function's role; the
+                    # function itself brings failed messages back sooner.
+                    "Sid": _sid("consume", queue_mapping.queue),
+                    "Effect": "Allow",
+                    "Action": list(QUEUE_CONSUMER_ACTIONS),
+                    "Resource": grants.queues[queue_mapping.queue],
+                }
+            )
     for rule in topology.bus_rules:
         if rule.function == function.name and rule.dead_letter_queue:
             found.append(

@@ -1,5 +1,7 @@
-"""DynamoDB Stream -> function mappings with the topology's batching and Lambda's failure handling:
-per-record failures, bisect on error, bounded retries and record age, an on-failure queue."""
+"""Event source mappings from the topology. DynamoDB Stream -> function: batching and Lambda's
+failure handling (per-record failures, bisect on error, bounded retries and record age, an
+on-failure queue). SQS queue -> function: batches with per-message failures (the queue's redrive
+policy takes over past its receive count)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.topology import StreamMapping
+from components.topology import QueueMapping, StreamMapping
 
 
 @dataclass
 class StreamMappingsArgs:
     mappings: tuple[StreamMapping, ...]
+    queue_mappings: tuple[QueueMapping, ...]
     streams: Mapping[str, pulumi.Input[str]]  # table -> stream ARN
     functions: Mapping[str, aws.lambda_.Function]
     queues: Mapping[str, aws.sqs.Queue]
@@ -55,5 +58,19 @@ class StreamMappings(pulumi.ComponentResource):
                 ),
             )
             for m in args.mappings
+        }
+        self.mappings |= {
+            f"{m.queue}-{m.function}": aws.lambda_.EventSourceMapping(
+                f"{m.queue}-{m.function}",
+                event_source_arn=args.queues[m.queue].arn,
+                function_name=args.functions[m.function].arn,
+                batch_size=m.batch_size,
+                function_response_types=["ReportBatchItemFailures"],
+                scaling_config={"maximum_concurrency": m.max_concurrency},
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[args.role_policies[m.function]]
+                ),
+            )
+            for m in args.queue_mappings
         }
         self.register_outputs({key: value.uuid for key, value in self.mappings.items()})

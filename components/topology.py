@@ -103,6 +103,7 @@ class Function:
     publishes: bool = False  # puts events on the bus
     manages_connections: bool = False  # posts to WebSocket connections (@connections)
     verifies_tokens: bool = False  # checks Cognito JWTs itself (needs the pool's issuer and client)
+    sends_to: tuple[str, ...] = ()  # logical queues it sends messages to
 
 
 @dataclass(frozen=True)
@@ -150,10 +151,32 @@ class StreamMapping:
 
 
 @dataclass(frozen=True)
+class QueueMapping:
+    """An SQS queue -> function mapping: batches of messages, each failure reported per message
+    (it comes back after the queue's visibility timeout), the queue's redrive policy past that."""
+
+    queue: str
+    function: str
+    batch_size: int = 10  # a FIFO queue gives at most 10 messages a receive
+    max_concurrency: int = 50  # invocations at once; a FIFO group is never in two of them
+
+
+@dataclass(frozen=True)
 class Queue:
-    name: str
+    name: str  # logical; deployed as "<prefix>-<name>" (FIFO queues end in ".fifo")
     purpose: str
     retention_s: int = 14 * 24 * 3600
+    # FIFO: in order and once within each message group (deduplicated by the sender's id for
+    # five minutes), one batch per group in flight at a time.
+    fifo: bool = False
+    visibility_timeout_s: int = 30
+    dead_letter_queue: str = ""  # where a message goes after max_receive_count receives
+    max_receive_count: int = 10
+    env_var: str = ""  # the variable that gives a sending function its URL
+
+
+def queue_name(prefix: str, queue: Queue) -> str:
+    return f"{prefix}-{queue.name}" + (".fifo" if queue.fifo else "")
 
 
 PROJECTOR = Function(
@@ -164,6 +187,7 @@ PROJECTOR = Function(
     timeout_s=60,
     tables={"views": "write"},
     publishes=True,
+    sends_to=("room-events",),
 )
 
 HTTP_API = Function(
@@ -201,8 +225,9 @@ WS_MESSAGES = Function(
 BROADCASTER = Function(
     name="broadcaster",
     handler="functions.broadcaster.handler.lambda_handler",
-    purpose="bus events -> the WebSocket connections of the room's members (410: forget it)",
-    timeout_s=30,
+    purpose="each room's events in order (its FIFO group) and typing signals (the bus) -> the "
+    "WebSocket connections of the room's members (410: forget it)",
+    timeout_s=10,
     tables={"views": "read", "connections": "write"},
     manages_connections=True,
 )
@@ -237,22 +262,16 @@ class BusRule:
         return {"source": [BUS_SOURCE], "detail-type": list(self.detail_types)}
 
 
-BROADCAST_DLQ = Queue("broadcast-dlq", "bus events the broadcaster could not deliver")
+BROADCAST_DLQ = Queue("broadcast-dlq", "typing signals the broadcaster could not deliver")
 
+# Everything the projector publishes goes to the bus too (its archive, other consumers); members'
+# frames come from the FIFO queue instead, where each room is a message group, in seq order.
 BUS_RULES: tuple[BusRule, ...] = (
     BusRule(
         name="broadcast",
-        detail_types=(
-            "room.created",
-            "user.joined",
-            "user.left",
-            "message.created",
-            "message.updated",
-            "message.deleted",
-            "read.marked",
-            "typing",
-        ),
+        detail_types=("typing",),  # ephemeral: order does not matter, a late one is dropped
         function=BROADCASTER.name,
+        max_event_age_s=60,
         dead_letter_queue=BROADCAST_DLQ.name,
     ),
 )
@@ -302,7 +321,25 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
 
 PROJECTOR_DLQ = Queue("projector-dlq", "stream records the projector failed on after every retry")
 
-QUEUES: tuple[Queue, ...] = (PROJECTOR_DLQ, BROADCAST_DLQ)
+ROOM_EVENTS_DLQ = Queue(
+    "room-events-dlq", "room events the broadcaster failed to deliver on every receive", fifo=True
+)
+ROOM_EVENTS = Queue(
+    "room-events",
+    "each room's public events in seq order (message group = room), for the broadcaster",
+    retention_s=3600,  # a frame older than that is news nobody wants: clients catch up instead
+    fifo=True,
+    # At least the broadcaster's timeout (Lambda refuses less). A delivery that fails comes back
+    # sooner: the broadcaster shortens its visibility (functions/broadcaster).
+    visibility_timeout_s=3 * BROADCASTER.timeout_s,
+    dead_letter_queue=ROOM_EVENTS_DLQ.name,
+    max_receive_count=10,
+    env_var="ROOM_EVENTS_QUEUE_URL",
+)
+
+QUEUES: tuple[Queue, ...] = (PROJECTOR_DLQ, BROADCAST_DLQ, ROOM_EVENTS_DLQ, ROOM_EVENTS)
+
+QUEUE_MAPPINGS: tuple[QueueMapping, ...] = (QueueMapping(ROOM_EVENTS.name, BROADCASTER.name),)
 
 STREAM_MAPPINGS: tuple[StreamMapping, ...] = (
     StreamMapping(
@@ -329,10 +366,19 @@ class Topology:
     ws_authorizer: str
     ws_authorizer_identity: str
     stream_mappings: tuple[StreamMapping, ...]
+    queue_mappings: tuple[QueueMapping, ...]
     bus_rules: tuple[BusRule, ...]
 
     def function(self, name: str) -> Function:
         return next(function for function in self.functions if function.name == name)
+
+    def dead_letter_queues(self) -> set[str]:
+        """Queues where only failures land (a message there needs an operator)."""
+        return (
+            {queue.dead_letter_queue for queue in self.queues if queue.dead_letter_queue}
+            | {mapping.on_failure_queue for mapping in self.stream_mappings}
+            | {rule.dead_letter_queue for rule in self.bus_rules if rule.dead_letter_queue}
+        )
 
 
 def current() -> Topology:
@@ -348,5 +394,6 @@ def current() -> Topology:
         ws_authorizer=WS_AUTHORIZER_FUNCTION,
         ws_authorizer_identity=WS_AUTHORIZER_IDENTITY,
         stream_mappings=STREAM_MAPPINGS,
+        queue_mappings=QUEUE_MAPPINGS,
         bus_rules=BUS_RULES,
     )

@@ -15,7 +15,8 @@ value of every item through the service model (~0.5 ms an item, most of a Query'
 the values are already in their wire shape; it parses the same update expression twice per
 request; EventBridge builds a JSONPath parser (grammar tables and all) for every path of every
 target of every event; and its dispatcher lists its own package folder and a handler's methods on
-every request.
+every request. SQS FIFO queues keep a group in order when its messages come back
+(local/moto_sqs.py).
 
 DynamoDB acknowledges only durable writes, and so does this server when it is given a journal
 (`--journal FILE --journal-table NAME`, as the local stage runs it for its events table): every
@@ -68,6 +69,7 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from local.moto_sqs import SQS_CALLED, SQS_PATCHES
 from local.quiet_gc import keep_collections_quiet
 
 _LOCK = threading.RLock()
@@ -567,6 +569,7 @@ PATCHES: tuple[Patch, ...] = (
     (Table, "query", _noting_partition),
     (DynamoDBBackend, "transact_write_items", lambda _: transact_write_items),
     (DynamoHandler, "transact_get_items", _locked),
+    *SQS_PATCHES,
 )
 # Installed with a journal only; every change to a table goes through one of these.
 JOURNAL_PATCHES: tuple[Patch, ...] = (
@@ -582,6 +585,7 @@ CALLED: tuple[tuple[Any, str], ...] = (
     (Table, "all_items"),
     (BaseJSONSerializer, "_default_serialize"),
     (BaseJSONSerializer, "_base64"),
+    *SQS_CALLED,
 )
 
 

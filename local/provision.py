@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from adapters.aws import client
 from adapters.tables import create_table
-from components.topology import BUCKETS, QUEUES, TABLES, physical_name
+from components.topology import BUCKETS, QUEUES, TABLES, Queue, physical_name, queue_name
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class Stage:
     def env(self) -> dict[str, str]:
         names = {table.env_var: self.tables[table.name] for table in TABLES if table.env_var}
         buckets = {bucket.env_var: self.buckets[bucket.name] for bucket in BUCKETS}
-        return {**names, **buckets, "EVENT_BUS_NAME": self.bus}
+        queues = {queue.env_var: self.queues[queue.name] for queue in QUEUES if queue.env_var}
+        return {**names, **buckets, **queues, "EVENT_BUS_NAME": self.bus}
 
 
 def provision(prefix: str) -> Stage:
@@ -62,11 +64,34 @@ def provision(prefix: str) -> Stage:
             },
         )
         buckets[bucket.name] = name
-    queues = {
-        queue.name: client("sqs").create_queue(
-            QueueName=f"{prefix}-{queue.name}",
-            Attributes={"MessageRetentionPeriod": str(queue.retention_s)},
-        )["QueueUrl"]
-        for queue in QUEUES
-    }
+    queues: dict[str, str] = {}
+    for queue in QUEUES:  # a dead-letter queue before the queue that names it (topology order)
+        queues[queue.name] = create_queue(prefix, queue, queues)
     return Stage(prefix, names, bus, stream_arns, queues, buckets)
+
+
+def create_queue(prefix: str, queue: Queue, created: dict[str, str]) -> str:
+    """The queue with the attributes the Pulumi program gives it; its URL."""
+    sqs = client("sqs")
+    attributes = {
+        "MessageRetentionPeriod": str(queue.retention_s),
+        "VisibilityTimeout": str(queue.visibility_timeout_s),
+    }
+    if queue.fifo:
+        attributes |= {
+            "FifoQueue": "true",
+            "ContentBasedDeduplication": "false",
+            "DeduplicationScope": "messageGroup",
+            "FifoThroughputLimit": "perMessageGroupId",
+        }
+    if queue.dead_letter_queue:
+        dlq = sqs.get_queue_attributes(
+            QueueUrl=created[queue.dead_letter_queue], AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        attributes["RedrivePolicy"] = json.dumps(
+            {"deadLetterTargetArn": dlq, "maxReceiveCount": queue.max_receive_count}
+        )
+    url: str = sqs.create_queue(QueueName=queue_name(prefix, queue), Attributes=attributes)[
+        "QueueUrl"
+    ]
+    return url

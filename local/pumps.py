@@ -1,5 +1,5 @@
-"""Event-source pumps with Lambda's semantics, configured from the topology:
-the events stream -> projector, and the bus rule -> SQS -> broadcaster."""
+"""Event-source pumps with Lambda's semantics, configured from the topology: the events stream ->
+projector, the room events' FIFO queue -> broadcaster, and the bus rule -> SQS -> broadcaster."""
 
 from __future__ import annotations
 
@@ -19,13 +19,14 @@ from typing import Any, cast
 from moto.events.models import EventPattern
 
 from adapters.aws import client
-from components.topology import BUS_RULES, STREAM_MAPPINGS, BusRule, StreamMapping
+from components.topology import BUS_RULES, STREAM_MAPPINGS, BusRule, QueueMapping, StreamMapping
 from local.streams import StreamReader
 
 CONCURRENT_INVOCATIONS = 8
 MAX_IN_FLIGHT = 100  # events received and not yet settled
 IDLE_POLL_S = 0.25  # an idle pump looks for records nobody told it about (Lambda: 4/s)
 MAX_BACKOFF_S = 2.0
+QUEUE_POLLERS = 4  # Lambda starts with five pollers for a queue; a FIFO group is in one at a time
 
 log = logging.getLogger("local.pumps")
 
@@ -353,6 +354,96 @@ class BusPump(threading.Thread):
                 )
 
 
+class QueuePump:
+    """Lambda's SQS event source mapping: pollers receive batches and invoke the function with
+    them; what the function reports failed (or all of the batch, when it raises) stays in the
+    queue and comes back when its visibility runs out, the rest is deleted. The queue does the
+    rest as SQS does: a FIFO group is never in two batches at once, and a message received too
+    often goes to the queue's dead-letter queue. Pollers short-poll (moto's long poll spins
+    while a FIFO group is in flight); `wake` says "messages were sent" so nobody waits for the
+    next poll."""
+
+    def __init__(
+        self, mapping: QueueMapping, queue_url: str, invoke: Invoke, sqs: Any = None
+    ) -> None:
+        self.mapping, self.queue_url, self.invoke = mapping, queue_url, invoke
+        self.name = f"pump-{mapping.function}-{mapping.queue}"
+        self.sqs = sqs or client("sqs")
+        self.queue_arn: str = self.sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        self.stopped = threading.Event()
+        self.wake = threading.Event()
+        self.pollers = [
+            threading.Thread(target=self._poll, daemon=True, name=f"{self.name}-{n}")
+            for n in range(min(QUEUE_POLLERS, mapping.max_concurrency))
+        ]
+
+    def start(self) -> None:
+        for poller in self.pollers:
+            poller.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        for poller in self.pollers:
+            poller.join(timeout)
+
+    def _poll(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                busy = self.pump_once()
+            except Exception:  # the queue could not be read: its messages stay there
+                log.exception("queue pump for %s: the queue failed", self.mapping.queue)
+                self.stopped.wait(0.5)
+                continue
+            if not busy:
+                self.wake.wait(IDLE_POLL_S)
+                self.wake.clear()
+
+    def pump_once(self) -> bool:
+        """One batch, if there was one: True when there was."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.mapping.batch_size,
+            MessageSystemAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        ).get("Messages", [])
+        if not messages:
+            return False
+        try:
+            answer = self.invoke(self.lambda_event(messages))
+        except Exception:
+            log.exception("queue pump: %s failed on a batch", self.mapping.function)
+            return True
+        failed = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(done[start : start + 10])
+            ]
+            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+        return True
+
+    def lambda_event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """The batch as Lambda hands an SQS batch to a function."""
+        return {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": self.queue_arn,
+                    "awsRegion": self.queue_arn.split(":")[3],
+                }
+                for m in messages
+            ]
+        }
+
+
 def _event_of(message: dict[str, Any]) -> dict[str, Any] | None:
     """The EventBridge event a message carries; None when it carries none."""
     try:
@@ -382,4 +473,11 @@ def bus_target_queue(rule: BusRule, bus: str, prefix: str) -> str:
     return url
 
 
-__all__ = ["BUS_RULES", "STREAM_MAPPINGS", "BusPump", "StreamPump", "bus_target_queue"]
+__all__ = [
+    "BUS_RULES",
+    "STREAM_MAPPINGS",
+    "BusPump",
+    "QueuePump",
+    "StreamPump",
+    "bus_target_queue",
+]

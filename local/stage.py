@@ -20,7 +20,13 @@ import uvicorn
 
 from adapters.aws import client
 from adapters.tokens import CognitoVerifier
-from components.topology import BUS_RULES, EVENTS, STREAM_MAPPINGS, physical_name
+from components.topology import (
+    BUS_RULES,
+    EVENTS,
+    QUEUE_MAPPINGS,
+    STREAM_MAPPINGS,
+    physical_name,
+)
 from domain.limits import MAX_MESSAGE_BYTES
 from local import endpoints
 from local.gateway import Gateway, create_app, ui_build
@@ -29,7 +35,7 @@ from local.moto_process import free_port, moto_server
 from local.persistence import LocalState
 from local.provision import Stage as Provisioned
 from local.provision import provision
-from local.pumps import BusPump, StreamPump, bus_target_queue
+from local.pumps import BusPump, QueuePump, StreamPump, bus_target_queue
 from local.quiet_gc import keep_collections_quiet
 from local.streams import StreamReader
 
@@ -125,13 +131,13 @@ class LocalStage:
             "userPoolClientId": self.client_id,
             "cognitoEndpoint": f"{self.base}/cognito",
         }
-        stream_pumps = self._start_pumps(stage, from_now=restored > 0)
+        pumps = self._start_pumps(stage, from_now=restored > 0)
         gateway = Gateway(
             CognitoVerifier(issuer, self.client_id, jwks),
             self.config,
             cognito_upstream=moto_url,
             on_sign_up=self._signed_up,
-            on_invoked=lambda: wake(stream_pumps),
+            on_invoked=lambda: wake(pumps),
             lambdas=self.lambdas,
         )
         server = uvicorn.Server(
@@ -169,9 +175,18 @@ class LocalStage:
                 ),
             )
 
-    def _start_pumps(self, stage: Provisioned, from_now: bool) -> list[StreamPump]:
-        """The event-source mappings and the bus rules' targets, running before any request."""
+    def _start_pumps(self, stage: Provisioned, from_now: bool) -> list[StreamPump | QueuePump]:
+        """The event-source mappings and the bus rules' targets, running before any request; the
+        ones a request or an invocation makes work for (they are woken then)."""
         sqs = client("sqs")
+        queue_pumps = [
+            QueuePump(
+                mapping,
+                stage.queues[mapping.queue],
+                functools.partial(self.lambdas.call, mapping.function),
+            )
+            for mapping in QUEUE_MAPPINGS
+        ]
         stream_pumps = []
         for mapping in STREAM_MAPPINGS:
             dlq = stage.queues[mapping.on_failure_queue]
@@ -179,7 +194,8 @@ class LocalStage:
                 mapping,
                 # from_now: a restored log is already in the views
                 StreamReader(stage.stream_arns[mapping.table], from_now=from_now),
-                functools.partial(self.lambdas.call, mapping.function),
+                # the queue pumps look at once for what the projector sent them
+                functools.partial(invoke_then_wake, self.lambdas, mapping.function, queue_pumps),
                 functools.partial(send_to_queue, sqs, dlq),
             )
             stream_pumps.append(pump)
@@ -192,10 +208,11 @@ class LocalStage:
             )
             for rule in BUS_RULES
         ]
-        for thread in (*stream_pumps, *bus_pumps):
-            thread.start()
-            self._threads.append(thread)
-        return stream_pumps
+        pumps: list[StreamPump | QueuePump | BusPump] = [*stream_pumps, *queue_pumps, *bus_pumps]
+        for each in pumps:
+            each.start()
+            self._threads.append(each)
+        return [*stream_pumps, *queue_pumps]
 
     def _setenv(self, values: dict[str, str]) -> None:
         for key, value in values.items():
@@ -253,9 +270,19 @@ class LocalStage:
                     os.environ[key] = value
 
 
-def wake(pumps: list[StreamPump]) -> None:
+def wake(pumps: list[StreamPump | QueuePump]) -> None:
     for pump in pumps:
         pump.wake.set()
+
+
+def invoke_then_wake(
+    lambdas: Lambdas, function: str, pumps: list[QueuePump], event: dict[str, Any]
+) -> Any:
+    try:
+        return lambdas.call(function, event)
+    finally:
+        for pump in pumps:
+            pump.wake.set()
 
 
 def send_to_queue(sqs: Any, queue_url: str, record: dict[str, Any]) -> None:

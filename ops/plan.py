@@ -142,7 +142,13 @@ def wildcard_iam(program: Program) -> Iterator[Finding]:
 
 
 def missing_dlqs(program: Program) -> Iterator[Finding]:
+    queues = {queue.get("arn"): queue for queue in program.of_type("aws:sqs/queue:Queue")}
     for mapping in program.of_type("aws:lambda/eventSourceMapping:EventSourceMapping"):
+        source = queues.get(mapping.get("eventSourceArn"))
+        if source is not None:  # a queue's failures go where its redrive policy says
+            if not source.get("redrivePolicy"):
+                yield Finding("missing DLQ", source.name, "queue read without a redrive policy")
+            continue
         failure = (mapping.get("destinationConfig") or {}).get("onFailure") or {}
         if not failure.get("destinationArn"):
             yield Finding(

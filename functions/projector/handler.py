@@ -1,4 +1,5 @@
-"""Projector: the events table's DynamoDB Stream -> views table + EventBridge.
+"""Projector: the events table's DynamoDB Stream -> views table, the room events' FIFO queue and
+EventBridge.
 
 The batch is projected first (each room in order, rooms side by side); Powertools then reports
 each record's outcome as Lambda's partial batch response."""
@@ -24,9 +25,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from adapters.aws import table_name
 from adapters.bus import EventBridgeBus
 from adapters.event_codec import event_image, from_event_item
+from adapters.room_feed import SqsFifoFeed
 from adapters.view_store import DynamoViewStore
 from application.ports import EventBus, ViewStore
-from application.projector import HeldBack, StreamProjector
+from application.projector import EachOf, HeldBack, StreamProjector
 from domain.events import UnknownEvent
 from functions.composition import Root
 
@@ -38,12 +40,15 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 @dataclass(frozen=True)
 class Deps:
     views: ViewStore
-    bus: EventBus
+    bus: EventBus  # every event, for the bus's archive and its other consumers
+    feed: EventBus  # each room's events in order, for its members (the broadcaster)
 
 
 def from_environment() -> Deps:
     return Deps(
-        DynamoViewStore(table_name("VIEWS_TABLE")), EventBridgeBus(os.environ["EVENT_BUS_NAME"])
+        DynamoViewStore(table_name("VIEWS_TABLE")),
+        EventBridgeBus(os.environ["EVENT_BUS_NAME"]),
+        SqsFifoFeed(os.environ["ROOM_EVENTS_QUEUE_URL"]),
     )
 
 
@@ -65,7 +70,7 @@ def handle(event: dict[str, Any], context: LambdaContext, deps: Deps) -> Partial
     outcomes = dict(
         zip(
             images,
-            StreamProjector(deps.views, deps.bus).project(
+            StreamProjector(deps.views, EachOf((deps.feed, deps.bus))).project(
                 [(image["pk"]["S"], partial(from_event_item, image)) for image in images.values()]
             ),
             strict=True,

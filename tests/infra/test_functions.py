@@ -168,9 +168,33 @@ def test_the_stream_consumer_may_read_the_stream_and_feed_its_failure_queue(stac
         actions = {a for s in statements for a in s["Action"]}
         assert {"dynamodb:GetRecords", "dynamodb:GetShardIterator"} <= actions
         sends = [s["Resource"] for s in statements if s["Action"] == ["sqs:SendMessage"]]
-        assert sends == [
-            f"arn:aws:sqs:eu-west-1:123456789012:chat-{stack.stack}-{mapping.on_failure_queue}"
+        assert sorted(sends) == [
+            f"arn:aws:sqs:eu-west-1:123456789012:chat-{stack.stack}-{mapping.on_failure_queue}",
+            f"arn:aws:sqs:eu-west-1:123456789012:chat-{stack.stack}-room-events.fifo",
         ]
+
+
+def test_only_the_projector_may_send_room_events_and_only_the_broadcaster_consume_them(
+    stack: Program,
+) -> None:
+    queue = f"arn:aws:sqs:eu-west-1:123456789012:chat-{stack.stack}-room-events.fifo"
+    for function in FUNCTIONS:
+        granted = {
+            action
+            for statement in policy_of(stack, function.name)
+            if statement["Resource"] == queue
+            for action in statement["Action"]
+        }
+        expected = {
+            "projector": {"sqs:SendMessage"},
+            "broadcaster": {
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ChangeMessageVisibility",
+            },
+        }.get(function.name, set())
+        assert granted == expected, function.name
 
 
 def _names_read_by(handler: str) -> set[str]:

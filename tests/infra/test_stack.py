@@ -7,7 +7,7 @@ from pathlib import Path
 
 from components import packaging
 from components.settings import StageSettings
-from components.topology import QUEUES, TABLES
+from components.topology import QUEUES, TABLES, current, queue_name
 from ops.program import Program, is_secret, run
 from tests.infra.conftest import NO_UI_BUILD, component_of
 
@@ -58,7 +58,7 @@ def test_connections_expire_by_ttl_and_views_belong_to_the_tables_component(stac
 
 def test_every_queue_is_encrypted_and_named_for_the_stage(stack: Program) -> None:
     queues = {q.get("name"): q for q in stack.of_type("aws:sqs/queue:Queue")}
-    assert set(queues) == {f"chat-{stack.stack}-{q.name}" for q in QUEUES}
+    assert set(queues) == {queue_name(f"chat-{stack.stack}", q) for q in QUEUES}
     assert all(q.get("sqsManagedSseEnabled") is True for q in queues.values())
 
 
@@ -218,10 +218,16 @@ def test_a_configured_social_provider_receives_its_secret_as_a_pulumi_secret() -
 def test_alarms_watch_every_dlq_the_stream_age_every_function_and_the_apis(stack: Program) -> None:
     alarms = {a.name: a for a in stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
     topic = stack.one("aws:sns/topic:Topic", "alarms").get("arn")
-    for queue in QUEUES:
-        dlq = alarms[f"{queue.name}-not-empty"]
+    dead_letter_queues = current().dead_letter_queues()
+    assert dead_letter_queues == {"projector-dlq", "broadcast-dlq", "room-events-dlq"}
+    for queue in dead_letter_queues:
+        dlq = alarms[f"{queue}-not-empty"]
         assert dlq.get("metricName") == "ApproximateNumberOfMessagesVisible"
         assert dlq.get("threshold") == 0 and dlq.get("comparisonOperator") == "GreaterThanThreshold"
+    # Room events pass through their queue all the time: only a late one is news.
+    assert "room-events-not-empty" not in alarms
+    late = alarms["room-events-late"]
+    assert late.get("metricName") == "ApproximateAgeOfOldestMessage" and late.get("threshold") == 60
     assert alarms["projector-iterator-age"].get("metricName") == "IteratorAge"
     for function in stack.of_type("aws:lambda/function:Function"):
         assert f"{function.name}-errors" in alarms and f"{function.name}-throttles" in alarms

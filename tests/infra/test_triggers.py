@@ -1,13 +1,16 @@
 """Every trigger the topology describes exists on AWS and reaches the right function: HTTP routes,
-WebSocket routes, the stream mapping and the bus rules."""
+WebSocket routes, the stream mapping, the room events' FIFO queue and the bus rules."""
 
 from __future__ import annotations
 
 import json
 
 from components.topology import (
+    BROADCASTER,
     BUS_RULES,
     HTTP_ROUTES,
+    QUEUE_MAPPINGS,
+    ROOM_EVENTS,
     STREAM_MAPPINGS,
     WS_AUTHORIZER_IDENTITY,
     WS_ROUTES,
@@ -144,7 +147,7 @@ def test_the_stream_mapping_has_the_topology_settings_and_lambda_failure_handlin
     stack: Program,
 ) -> None:
     deployed = stack.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
-    assert len(deployed) == len(STREAM_MAPPINGS)
+    assert len(deployed) == len(STREAM_MAPPINGS) + len(QUEUE_MAPPINGS)
     for mapping in STREAM_MAPPINGS:
         found = stack.one(
             "aws:lambda/eventSourceMapping:EventSourceMapping",
@@ -166,6 +169,41 @@ def test_the_stream_mapping_has_the_topology_settings_and_lambda_failure_handlin
         )
         assert found.get("filterCriteria") == {"filters": [{"pattern": mapping.filter_pattern}]}
         assert found.get("startingPosition") == "TRIM_HORIZON"
+
+
+def test_room_events_wait_in_a_fifo_queue_grouped_and_deduplicated_per_room(
+    stack: Program,
+) -> None:
+    queue = stack.one("aws:sqs/queue:Queue", ROOM_EVENTS.name)
+    assert queue.get("name") == f"chat-{stack.stack}-room-events.fifo"
+    assert queue.get("fifoQueue") is True
+    assert queue.get("contentBasedDeduplication") is False  # the projector names each event
+    assert queue.get("deduplicationScope") == "messageGroup"
+    assert queue.get("fifoThroughputLimit") == "perMessageGroupId"
+    # Lambda refuses a queue whose visibility timeout is shorter than the function's timeout.
+    assert queue.get("visibilityTimeoutSeconds") >= BROADCASTER.timeout_s
+    redrive = json.loads(queue.get("redrivePolicy"))
+    assert redrive["deadLetterTargetArn"].endswith(f"chat-{stack.stack}-room-events-dlq.fifo")
+    assert redrive["maxReceiveCount"] == ROOM_EVENTS.max_receive_count
+    dlq = stack.one("aws:sqs/queue:Queue", ROOM_EVENTS.dead_letter_queue)
+    assert dlq.get("fifoQueue") is True  # a FIFO queue's dead-letter queue must be FIFO too
+
+
+def test_the_broadcaster_reads_the_room_events_queue_reporting_each_message_s_failure(
+    stack: Program,
+) -> None:
+    for mapping in QUEUE_MAPPINGS:
+        found = stack.one(
+            "aws:lambda/eventSourceMapping:EventSourceMapping",
+            f"{mapping.queue}-{mapping.function}",
+        )
+        assert found.get("eventSourceArn").endswith(f"chat-{stack.stack}-{mapping.queue}.fifo")
+        assert found.get("functionName").endswith(
+            f":function:chat-{stack.stack}-{mapping.function}"
+        )
+        assert found.get("functionResponseTypes") == ["ReportBatchItemFailures"]
+        assert found.get("batchSize") == mapping.batch_size
+        assert found.get("scalingConfig") == {"maximumConcurrency": mapping.max_concurrency}
 
 
 def test_each_bus_rule_matches_its_types_and_invokes_its_function_with_retries_and_a_dlq(

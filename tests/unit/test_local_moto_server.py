@@ -13,6 +13,7 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+from moto.sqs.models import SQSBackend
 
 from local import moto_server
 from local.moto_server import MotoChanged, check, missing, targets
@@ -33,7 +34,7 @@ def test_the_installed_moto_has_everything_the_patches_replace_or_call() -> None
 def test_every_attribute_the_patches_replace_is_checked() -> None:
     checked = {(owner, attribute) for owner, attribute in targets()}
 
-    assert len(moto_server.PATCHES) == 16
+    assert len(moto_server.PATCHES) == 17
     for owner, attribute in [
         (DynamoDBBackend, "transact_write_items"),
         (DynamoDBBackend, "put_item"),
@@ -49,6 +50,8 @@ def test_every_attribute_the_patches_replace_is_checked() -> None:
         (backends, "list_of_moto_modules"),
         (moto.core.responses, "method_names_from_class"),
         (jsonpath_ng.ext, "parse"),
+        (SQSBackend, "receive_message"),
+        (SQSBackend, "get_queue"),
     ]:
         assert (owner, attribute) in checked
 

@@ -8,6 +8,7 @@ from components.topology import (
     BUS_RULES,
     FUNCTIONS,
     HTTP_ROUTES,
+    QUEUE_MAPPINGS,
     QUEUES,
     STREAM_MAPPINGS,
     TABLES,
@@ -86,9 +87,16 @@ def test_every_bus_rule_delivers_to_a_described_function_with_a_dead_letter_queu
         assert 0 < rule.max_retries <= 185 and 60 <= rule.max_event_age_s <= 86400
 
 
-def test_typing_is_broadcast_but_the_broadcaster_never_writes_the_log() -> None:
+def test_room_events_reach_the_broadcaster_through_a_fifo_queue_and_typing_through_the_bus() -> (
+    None
+):
     (broadcast,) = [rule for rule in BUS_RULES if rule.function == "broadcaster"]
     broadcaster = next(f for f in FUNCTIONS if f.name == "broadcaster")
+    (feed,) = [m for m in QUEUE_MAPPINGS if m.function == "broadcaster"]
+    queue = next(q for q in QUEUES if q.name == feed.queue)
 
-    assert "typing" in broadcast.detail_types and "message.created" in broadcast.detail_types
+    assert broadcast.detail_types == ("typing",)
+    assert queue.fifo and feed.queue in next(f for f in FUNCTIONS if f.name == "projector").sends_to
+    assert queue.visibility_timeout_s >= broadcaster.timeout_s  # Lambda refuses less
+    assert next(q for q in QUEUES if q.name == queue.dead_letter_queue).fifo
     assert "events" not in broadcaster.tables and broadcaster.manages_connections

@@ -1,0 +1,24 @@
+"""Brings received SQS messages back sooner than their queue's visibility timeout."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from adapters.aws import client
+
+
+class SqsRequeue:
+    def __init__(self, queue_url: str, sqs: Any = None) -> None:
+        self.queue_url = queue_url
+        self.sqs = sqs or client("sqs")
+
+    def later(self, receipt_handles: Sequence[str], seconds: int) -> None:
+        """Each message becomes visible again in `seconds` (best effort: one that cannot be
+        changed comes back at its visibility timeout anyway)."""
+        for start in range(0, len(receipt_handles), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
+                for i, handle in enumerate(receipt_handles[start : start + 10])
+            ]
+            self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
