@@ -165,6 +165,7 @@ StreamMappings(
     ),
 )
 BusRules("bus-rules", BusRulesArgs(shape.bus_rules, bus.bus, functions.functions, queues.queues))
+dead_letter_queues = shape.dead_letter_queues()
 Observability(
     "observability",
     ObservabilityArgs(
@@ -173,9 +174,7 @@ Observability(
         alarm_email=stage.alarm_email,
         functions=functions.functions,
         dead_letter_queues={
-            name: queue
-            for name, queue in queues.queues.items()
-            if name in shape.dead_letter_queues()
+            name: queue for name, queue in queues.queues.items() if name in dead_letter_queues
         },
         delivery_queues={m.queue: queues.queues[m.queue] for m in shape.queue_mappings},
         mappings=shape.stream_mappings,

@@ -1,11 +1,13 @@
-"""Consecutive runs of items that one batch call of an AWS API takes (a count and a byte limit)."""
+"""Consecutive runs of items that one batch call of an AWS API takes (a count, and a byte limit)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 Item = TypeVar("Item")
+
+SQS_BATCH = 10  # entries an SQS batch call (send, delete, change visibility) takes
 
 
 def runs(
@@ -24,3 +26,9 @@ def runs(
         size += item_bytes
     if run:
         yield run
+
+
+def chunks(items: Sequence[Item], most: int) -> Iterator[Sequence[Item]]:
+    """The items in order, `most` at a time (SQS's batch calls take ten entries)."""
+    for start in range(0, len(items), most):
+        yield items[start : start + most]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from adapters.aws import client
+from adapters.batching import SQS_BATCH, chunks
 
 
 class SqsRequeue:
@@ -16,9 +17,9 @@ class SqsRequeue:
     def later(self, receipt_handles: Sequence[str], seconds: int) -> None:
         """Each message becomes visible again in `seconds` (best effort: one that cannot be
         changed comes back at its visibility timeout anyway)."""
-        for start in range(0, len(receipt_handles), 10):
+        for handles in chunks(receipt_handles, SQS_BATCH):
             entries = [
                 {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": seconds}
-                for i, handle in enumerate(receipt_handles[start : start + 10])
+                for i, handle in enumerate(handles)
             ]
             self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)

@@ -11,12 +11,11 @@ from typing import Any, Final
 import msgspec
 
 from adapters.aws import client
-from adapters.batching import runs
+from adapters.batching import SQS_BATCH, runs
 from domain.events import Envelope
 from domain.public import detail
 
-BATCH: Final = 10  # SendMessageBatch takes at most 10 entries
-REQUEST_BYTES: Final = 256 * 1024  # and at most 256 KB of bodies and attributes together
+REQUEST_BYTES: Final = 256 * 1024  # SendMessageBatch: at most 256 KB of bodies and attributes
 
 
 class FeedRefused(Exception):
@@ -43,7 +42,7 @@ class SqsFifoFeed:
             if stream in held:
                 continue
             entries = [self._entry(index, envelope) for index, envelope in enumerate(events)]
-            for batch in runs(entries, _size, BATCH, REQUEST_BYTES):
+            for batch in runs(entries, _size, SQS_BATCH, REQUEST_BYTES):
                 answer = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=batch)
                 failed = answer.get("Failed") or []
                 if failed:

@@ -8,7 +8,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.topology import Queue, queue_name
+from components.topology import (
+    FIFO_DEDUPLICATION_SCOPE,
+    FIFO_THROUGHPUT_LIMIT,
+    Queue,
+    queue_name,
+)
 
 
 @dataclass
@@ -49,7 +54,7 @@ class Queues(pulumi.ComponentResource):
             # FIFO: senders give each message its id, deduplicated and throttled per group
             fifo_queue=queue.fifo or None,
             content_based_deduplication=False if queue.fifo else None,
-            deduplication_scope="messageGroup" if queue.fifo else None,
-            fifo_throughput_limit="perMessageGroupId" if queue.fifo else None,
+            deduplication_scope=FIFO_DEDUPLICATION_SCOPE if queue.fifo else None,
+            fifo_throughput_limit=FIFO_THROUGHPUT_LIMIT if queue.fifo else None,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -175,6 +175,12 @@ class Queue:
     env_var: str = ""  # the variable that gives a sending function its URL
 
 
+# Every FIFO queue: deduplicated by the sender's ids within each message group, each group with
+# its own throughput (high-throughput FIFO).
+FIFO_DEDUPLICATION_SCOPE = "messageGroup"
+FIFO_THROUGHPUT_LIMIT = "perMessageGroupId"
+
+
 def queue_name(prefix: str, queue: Queue) -> str:
     return f"{prefix}-{queue.name}" + (".fifo" if queue.fifo else "")
 

@@ -7,7 +7,16 @@ from dataclasses import dataclass
 
 from adapters.aws import client
 from adapters.tables import create_table
-from components.topology import BUCKETS, QUEUES, TABLES, Queue, physical_name, queue_name
+from components.topology import (
+    BUCKETS,
+    FIFO_DEDUPLICATION_SCOPE,
+    FIFO_THROUGHPUT_LIMIT,
+    QUEUES,
+    TABLES,
+    Queue,
+    physical_name,
+    queue_name,
+)
 
 
 @dataclass(frozen=True)
@@ -81,8 +90,8 @@ def create_queue(prefix: str, queue: Queue, created: dict[str, str]) -> str:
         attributes |= {
             "FifoQueue": "true",
             "ContentBasedDeduplication": "false",
-            "DeduplicationScope": "messageGroup",
-            "FifoThroughputLimit": "perMessageGroupId",
+            "DeduplicationScope": FIFO_DEDUPLICATION_SCOPE,
+            "FifoThroughputLimit": FIFO_THROUGHPUT_LIMIT,
         }
     if queue.dead_letter_queue:
         dlq = sqs.get_queue_attributes(

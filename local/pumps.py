@@ -19,6 +19,7 @@ from typing import Any, cast
 from moto.events.models import EventPattern
 
 from adapters.aws import client
+from adapters.batching import SQS_BATCH, chunks
 from components.topology import BUS_RULES, STREAM_MAPPINGS, BusRule, QueueMapping, StreamMapping
 from local.streams import StreamReader
 
@@ -416,10 +417,9 @@ class QueuePump:
             return True
         failed = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), 10):
+        for some in chunks(done, SQS_BATCH):
             entries = [
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                for i, m in enumerate(done[start : start + 10])
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(some)
             ]
             self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
         return True

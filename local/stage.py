@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -131,13 +132,13 @@ class LocalStage:
             "userPoolClientId": self.client_id,
             "cognitoEndpoint": f"{self.base}/cognito",
         }
-        pumps = self._start_pumps(stage, from_now=restored > 0)
+        stream_pumps = self._start_pumps(stage, from_now=restored > 0)
         gateway = Gateway(
             CognitoVerifier(issuer, self.client_id, jwks),
             self.config,
             cognito_upstream=moto_url,
             on_sign_up=self._signed_up,
-            on_invoked=lambda: wake(pumps),
+            on_invoked=lambda: wake(stream_pumps),
             lambdas=self.lambdas,
         )
         server = uvicorn.Server(
@@ -175,9 +176,10 @@ class LocalStage:
                 ),
             )
 
-    def _start_pumps(self, stage: Provisioned, from_now: bool) -> list[StreamPump | QueuePump]:
+    def _start_pumps(self, stage: Provisioned, from_now: bool) -> list[StreamPump]:
         """The event-source mappings and the bus rules' targets, running before any request; the
-        ones a request or an invocation makes work for (they are woken then)."""
+        stream pumps, which the gateway wakes after its calls (the queue pumps are woken when the
+        projector returns, the only function that sends them anything)."""
         sqs = client("sqs")
         queue_pumps = [
             QueuePump(
@@ -212,7 +214,7 @@ class LocalStage:
         for each in pumps:
             each.start()
             self._threads.append(each)
-        return [*stream_pumps, *queue_pumps]
+        return stream_pumps
 
     def _setenv(self, values: dict[str, str]) -> None:
         for key, value in values.items():
@@ -270,7 +272,7 @@ class LocalStage:
                     os.environ[key] = value
 
 
-def wake(pumps: list[StreamPump | QueuePump]) -> None:
+def wake(pumps: Sequence[StreamPump | QueuePump]) -> None:
     for pump in pumps:
         pump.wake.set()
 
@@ -281,8 +283,7 @@ def invoke_then_wake(
     try:
         return lambdas.call(function, event)
     finally:
-        for pump in pumps:
-            pump.wake.set()
+        wake(pumps)
 
 
 def send_to_queue(sqs: Any, queue_url: str, record: dict[str, Any]) -> None:
