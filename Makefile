@@ -13,7 +13,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:
 	@echo "make test   install everything and run every check and test"
-	@echo "make dev    the local stage on http://127.0.0.1:8000 (PORT=... to change)"
+	@echo "make dev    the local stage on http://127.0.0.1:8000 (PORT=... to change, CHAOS=hostile)"
 	@echo "make bench  run the benchmarks in bench/"
 	@echo "make ui     build the web client into ui/dist (only when its sources changed)"
 
@@ -60,5 +60,6 @@ bench: install
 	$(UV) run python -m bench.e2e_latency
 	$(UV) run python -m bench.cold_start
 
+# CHAOS=hostile: the stage plays AWS's failure modes (local/chaos.py)
 dev: install ui
-	$(UV) run python -m local.stage --port $${PORT:-8000}
+	CHAT_CHAOS=$(CHAOS) $(UV) run python -m local.stage --port $${PORT:-8000}

@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from adapters.tokens import CognitoVerifier
 from local import s3
+from local.chaos import OFF, Chaos
 from local.cognito import Cognito, SignUps
 from local.connections_api import ConnectionsApi
 from local.http_api import HttpApi
@@ -44,6 +45,7 @@ class Gateway:
         on_sign_up: SignUps | None = None,  # confirms (and may remember) a new user
         on_invoked: Callable[[], None] = lambda: None,
         lambdas: Lambdas | None = None,
+        chaos: Chaos = OFF,
     ) -> None:
         self.lambdas = lambdas or Lambdas()
         self.config = config
@@ -51,8 +53,8 @@ class Gateway:
         self.cognito = Cognito(cognito_upstream, on_sign_up)
         # on_invoked: called after a function ran, since it may have written to a stream.
         self.http_api = HttpApi(verifier, self.lambdas, on_invoked)
-        self.websocket_api = WebSocketApi(self.lambdas, self.sockets, on_invoked)
-        self.connections_api = ConnectionsApi(self.sockets)
+        self.websocket_api = WebSocketApi(self.lambdas, self.sockets, on_invoked, chaos)
+        self.connections_api = ConnectionsApi(self.sockets, chaos)
 
     async def config_json(self, _: Request) -> Response:
         return JSONResponse(self.config)

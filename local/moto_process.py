@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from local.chaos import OFF, Chaos
+
 ROOT = Path(__file__).resolve().parents[1]
 AWS_VARIABLES = (
     "AWS_ENDPOINT_URL",
@@ -44,12 +46,18 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 3
 DYNAMODB_VARIABLES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS")
 
 
-def _start(port: int, journal: tuple[Path, str] | None = None) -> subprocess.Popen[bytes]:
-    kept = []
+def _start(
+    port: int, journal: tuple[Path, str] | None = None, chaos: Chaos = OFF
+) -> subprocess.Popen[bytes]:
+    options = []
     if journal:
-        kept = ["--journal", str(journal[0].resolve()), "--journal-table", journal[1]]
+        options = ["--journal", str(journal[0].resolve()), "--journal-table", journal[1]]
+    if chaos.throttle:
+        options += ["--throttle", str(chaos.throttle)]
+    if chaos.transaction_conflict:
+        options += ["--transaction-conflict", str(chaos.transaction_conflict)]
     return subprocess.Popen(
-        [sys.executable, "-m", "local.moto_server", "--port", str(port), *kept],
+        [sys.executable, "-m", "local.moto_server", "--port", str(port), *options],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )
@@ -68,6 +76,7 @@ def moto_server(
     port: int | None = None,
     dynamodb_apart: bool = False,
     journal: tuple[Path, str] | None = None,
+    chaos: Chaos = OFF,
 ) -> Iterator[str]:
     """Run a moto server and point this process's boto3 at it (AWS_ENDPOINT_URL and test
     credentials) for the duration; everything is restored and the servers stopped on exit.
@@ -78,14 +87,20 @@ def moto_server(
 
     `journal` (file, table name): the server that serves DynamoDB keeps that table in the file,
     every change written before it is acknowledged (local/moto_server.py, `Journal`); the table
-    gets the file's items when it is created, and the file is compacted when the server stops."""
+    gets the file's items when it is created, and the file is compacted when the server stops.
+
+    `chaos`: the server that serves DynamoDB throttles and cancels transactions at its rates."""
     port = port or free_port()
-    servers = {f"http://127.0.0.1:{port}": _start(port, None if dynamodb_apart else journal)}
+    servers = {
+        f"http://127.0.0.1:{port}": _start(
+            port, *((None, OFF) if dynamodb_apart else (journal, chaos))
+        )
+    }
     url = next(iter(servers))
     endpoints = {"AWS_ENDPOINT_URL": url}
     if dynamodb_apart:
         apart = free_port()
-        servers[f"http://127.0.0.1:{apart}"] = _start(apart, journal)
+        servers[f"http://127.0.0.1:{apart}"] = _start(apart, journal, chaos)
         endpoints |= dict.fromkeys(DYNAMODB_VARIABLES, f"http://127.0.0.1:{apart}")
     saved = {name: os.environ.get(name) for name in (*AWS_VARIABLES, *DYNAMODB_VARIABLES)}
     for name in DYNAMODB_VARIABLES:

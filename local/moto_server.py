@@ -18,6 +18,9 @@ target of every event; and its dispatcher lists its own package folder and a han
 every request. SQS FIFO queues keep a group in order when its messages come back
 (local/moto_sqs.py).
 
+DynamoDB throttles and cancels conflicting transactions now and then; given rates for them
+(`--throttle`, `--transaction-conflict`, from local/chaos.py), so does this server.
+
 DynamoDB acknowledges only durable writes, and so does this server when it is given a journal
 (`--journal FILE --journal-table NAME`, as the local stage runs it for its events table): every
 change to that table is appended to the file before the request is answered (see `Journal`).
@@ -27,8 +30,8 @@ The patches are written against moto 5.2 (pyproject.toml pins it): `PATCHES` lis
 attribute they call, is still there, failing with one message naming all that is missing before
 anything is patched.
 
-Run: `python -m local.moto_server --port 5000 [--journal FILE --journal-table NAME]` (binds
-127.0.0.1).
+Run: `python -m local.moto_server --port 5000 [--journal FILE --journal-table NAME]
+[--throttle RATE] [--transaction-conflict RATE]` (binds 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ import itertools
 import json
 import logging
 import os
+import random
 import signal
 import sys
 import threading
@@ -56,7 +60,9 @@ from moto import backends
 from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
+    ERROR_TYPE_PREFIX,
     ConditionalCheckFailed,
+    DynamodbException,
     MultipleTransactionsException,
     TooManyTransactionsException,
     TransactionCanceledException,
@@ -69,11 +75,16 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from local.chaos import OFF, Chaos
 from local.moto_sqs import SQS_CALLED, SQS_PATCHES
 from local.quiet_gc import keep_collections_quiet
 
 _LOCK = threading.RLock()
 _MAX_TRANSACTION_ITEMS = 100
+
+
+class _Installed:
+    chaos: Chaos = OFF  # the failure modes install() was given
 
 
 class _Writes:
@@ -172,6 +183,11 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
     """All conditions first, then every write, under one lock: all or nothing, like AWS."""
     if len(transact_items) > _MAX_TRANSACTION_ITEMS:
         raise TooManyTransactionsException()
+    chaos = _Installed.chaos
+    if chaos.strikes("transaction_conflict"):  # another transaction holds the first item
+        conflict = ("TransactionConflict", "Transaction is ongoing for the item", None)
+        others = [(None, None, None)] * (len(transact_items) - 1)
+        raise TransactionCanceledException([conflict, *others])
     with _WRITES:
         operations = []
         seen: set[tuple[str, str]] = set()
@@ -589,6 +605,48 @@ CALLED: tuple[tuple[Any, str], ...] = (
 )
 
 
+_THROTTLES = (
+    (
+        "ThrottlingException",
+        "Throughput exceeds the current capacity for one or more global secondary indexes.",
+    ),
+    (
+        "ProvisionedThroughputExceededException",
+        "The level of configured provisioned throughput for the table was exceeded.",
+    ),
+)
+_THROTTLED_ACTIONS = (
+    "get_item",
+    "put_item",
+    "update_item",
+    "delete_item",
+    "query",
+    "scan",
+    "batch_get_item",
+    "batch_write_item",
+    "transact_get_items",
+    "transact_write_items",
+)
+
+
+def _throttled(action: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(action)
+    def run(handler: DynamoHandler, *args: Any, **kwargs: Any) -> Any:
+        """Refused before anything is read or written, as a throttled request is."""
+        if _Installed.chaos.strikes("throttle"):
+            code, message = random.choice(_THROTTLES)
+            raise DynamodbException(ERROR_TYPE_PREFIX + code, message)
+        return action(handler, *args, **kwargs)
+
+    return run
+
+
+# Installed when DynamoDB is to throttle (local/chaos.py).
+CHAOS_PATCHES: tuple[Patch, ...] = tuple(
+    (DynamoHandler, action, _throttled) for action in _THROTTLED_ACTIONS
+)
+
+
 class MotoChanged(RuntimeError):
     """The installed moto lacks something the patches replace or call."""
 
@@ -624,13 +682,20 @@ def check(targets: Iterable[tuple[Any, str]]) -> None:
         )
 
 
-def install(journal: Journal | None = None) -> None:
+def install(journal: Journal | None = None, chaos: Chaos = OFF) -> None:
     """Patch moto's DynamoDB backend in this process (the server's, never a client's), with the
-    journal's hooks when there is one; nothing is patched unless every target of both is there."""
-    check(targets((*PATCHES, *JOURNAL_PATCHES)))
-    for owner, attribute, replace in (*PATCHES, *(JOURNAL_PATCHES if journal else ())):
+    journal's hooks when there is one and throttling when `chaos` asks for it; nothing is patched
+    unless every target of them all is there."""
+    check(targets((*PATCHES, *JOURNAL_PATCHES, *CHAOS_PATCHES)))
+    chosen = (
+        *PATCHES,
+        *(JOURNAL_PATCHES if journal else ()),
+        *(CHAOS_PATCHES if chaos.throttle else ()),
+    )
+    for owner, attribute, replace in chosen:
         setattr(owner, attribute, replace(getattr(owner, attribute)))
     _WRITES.journal = journal
+    _Installed.chaos = chaos
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -638,13 +703,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--journal", type=Path, help="file that keeps the journaled table")
     parser.add_argument("--journal-table", help="the DynamoDB table the journal keeps")
+    parser.add_argument("--throttle", type=float, default=0.0, help="share of requests throttled")
+    parser.add_argument(
+        "--transaction-conflict",
+        type=float,
+        default=0.0,
+        help="share of TransactWriteItems cancelled by a conflict",
+    )
     args = parser.parse_args(argv)
     if bool(args.journal) != bool(args.journal_table):
         parser.error("--journal and --journal-table go together")
     journal = Journal(args.journal, args.journal_table) if args.journal else None
     if journal is not None:
         journal.own()
-    install(journal)
+    install(journal, Chaos(throttle=args.throttle, transaction_conflict=args.transaction_conflict))
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import random
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ from moto.events.models import EventPattern
 from adapters.aws import client
 from adapters.batching import SQS_BATCH, chunks
 from components.topology import BUS_RULES, STREAM_MAPPINGS, BusRule, QueueMapping, StreamMapping
+from local.chaos import OFF, Chaos
 from local.streams import StreamReader
 
 CONCURRENT_INVOCATIONS = 8
@@ -210,14 +212,24 @@ class BusPump(threading.Thread):
     event goes to the rule's DLQ. Each room's events go one after another, in the order they
     came (members get a room's frames in seq order), and rooms go side by side: a room whose
     event is being retried holds back only its own later events, and waits for its next attempt
-    without holding a worker (other rooms go on even when every worker's room is failing)."""
+    without holding a worker (other rooms go on even when every worker's room is failing).
+
+    A hostile `chaos` makes it the bus EventBridge is: each event is delayed at random and on its
+    own (no room order), and some are delivered twice."""
 
     def __init__(
-        self, rule: BusRule, queue_url: str, dlq_url: str, invoke: Invoke, sqs: Any = None
+        self,
+        rule: BusRule,
+        queue_url: str,
+        dlq_url: str,
+        invoke: Invoke,
+        sqs: Any = None,
+        chaos: Chaos = OFF,
     ) -> None:
         super().__init__(daemon=True, name=f"pump-{rule.function}")
         self.rule, self.queue_url, self.dlq_url, self.invoke = rule, queue_url, dlq_url, invoke
         self.sqs = sqs or client("sqs")
+        self.chaos = chaos
         self.stopped = threading.Event()
         self.lock = threading.Lock()
         self.backlog: dict[str, deque[Received]] = {}  # a room's is there while it drains
@@ -256,6 +268,8 @@ class BusPump(threading.Thread):
     def _take(self, message: dict[str, Any]) -> None:
         event = _event_of(message)
         room = str(event["detail"].get("room_id", "")) if event else ""
+        if self.chaos.bus_jitter_s:  # unordered: every event is a "room" of its own
+            room = message["MessageId"]
         received = Received(message, event, time.monotonic() + self.rule.max_event_age_s)
         with self.lock:
             self.in_flight += 1
@@ -297,7 +311,11 @@ class BusPump(threading.Thread):
         else the seconds to wait before the next attempt."""
         if received.event is not None:
             try:
+                if self.chaos.bus_jitter_s:
+                    self.stopped.wait(random.uniform(0, self.chaos.bus_jitter_s))
                 self.invoke(received.event)
+                if self.chaos.strikes("bus_duplicate"):
+                    self.invoke(received.event)  # at least once
             except Exception:
                 received.attempts += 1
                 log.warning(

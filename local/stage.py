@@ -29,14 +29,16 @@ from components.topology import (
     physical_name,
 )
 from domain.limits import MAX_MESSAGE_BYTES
+from local import chaos as failure_modes
 from local import endpoints
+from local.chaos import OFF, Chaos
 from local.gateway import Gateway, create_app, ui_build
 from local.lambdas import FunctionLogs, Lambdas
 from local.moto_process import free_port, moto_server
 from local.persistence import LocalState
 from local.provision import Stage as Provisioned
 from local.provision import provision
-from local.pumps import BusPump, QueuePump, StreamPump, bus_target_queue
+from local.pumps import BusPump, Invoke, QueuePump, StreamPump, bus_target_queue
 from local.quiet_gc import keep_collections_quiet
 from local.streams import StreamReader
 
@@ -52,10 +54,13 @@ class LocalStage:
         prefix: str = "chat-local",
         state_dir: Path | None = None,
         quiet_collections: bool = False,
+        chaos: Chaos = OFF,
     ) -> None:
         # quiet_collections: this process is the stage's own (`make dev`, a benchmark), so Python's
         # full collections are kept from pausing it (local/quiet_gc.py); a test process is not.
         self.quiet_collections = quiet_collections
+        # chaos: the failure modes of AWS that this stage plays (local/chaos.py); none by default
+        self.chaos = chaos
         self.state = LocalState(state_dir) if state_dir else None
         self.port = port or free_port()
         self.prefix = prefix
@@ -83,7 +88,9 @@ class LocalStage:
         journal = (
             (self.state.events_log, physical_name(self.prefix, EVENTS)) if self.state else None
         )
-        moto_url = self._exit.enter_context(moto_server(dynamodb_apart=True, journal=journal))
+        moto_url = self._exit.enter_context(
+            moto_server(dynamodb_apart=True, journal=journal, chaos=self.chaos)
+        )
         stage = provision(self.prefix)
         cognito = client("cognito-idp")
         pool_id = cognito.create_user_pool(
@@ -140,6 +147,7 @@ class LocalStage:
             on_sign_up=self._signed_up,
             on_invoked=lambda: wake(stream_pumps),
             lambdas=self.lambdas,
+            chaos=self.chaos,
         )
         server = uvicorn.Server(
             uvicorn.Config(
@@ -181,12 +189,12 @@ class LocalStage:
         stream pumps, which the gateway wakes after its calls (the queue pumps are woken when the
         projector returns, the only function that sends them anything)."""
         sqs = client("sqs")
+
+        def invoke(function: str) -> Invoke:  # as an event source invokes it, failures and all
+            return self.chaos.invoking(functools.partial(self.lambdas.call, function))
+
         queue_pumps = [
-            QueuePump(
-                mapping,
-                stage.queues[mapping.queue],
-                functools.partial(self.lambdas.call, mapping.function),
-            )
+            QueuePump(mapping, stage.queues[mapping.queue], invoke(mapping.function))
             for mapping in QUEUE_MAPPINGS
         ]
         stream_pumps = []
@@ -197,7 +205,7 @@ class LocalStage:
                 # from_now: a restored log is already in the views
                 StreamReader(stage.stream_arns[mapping.table], from_now=from_now),
                 # the queue pumps look at once for what the projector sent them
-                functools.partial(invoke_then_wake, self.lambdas, mapping.function, queue_pumps),
+                functools.partial(invoke_then_wake, invoke(mapping.function), queue_pumps),
                 functools.partial(send_to_queue, sqs, dlq),
             )
             stream_pumps.append(pump)
@@ -206,7 +214,8 @@ class LocalStage:
                 rule,
                 bus_target_queue(rule, stage.bus, self.prefix),
                 stage.queues[rule.dead_letter_queue],
-                functools.partial(self.lambdas.call, rule.function),
+                invoke(rule.function),
+                chaos=self.chaos,
             )
             for rule in BUS_RULES
         ]
@@ -277,11 +286,9 @@ def wake(pumps: Sequence[StreamPump | QueuePump]) -> None:
         pump.wake.set()
 
 
-def invoke_then_wake(
-    lambdas: Lambdas, function: str, pumps: list[QueuePump], event: dict[str, Any]
-) -> Any:
+def invoke_then_wake(invoke: Invoke, pumps: list[QueuePump], event: dict[str, Any]) -> Any:
     try:
-        return lambdas.call(function, event)
+        return invoke(event)
     finally:
         wake(pumps)
 
@@ -297,11 +304,16 @@ def main() -> None:
         "--state", type=Path, default=STATE_DIR, help="where the log and the users are kept"
     )
     args = parser.parse_args()
-    with LocalStage(port=args.port, state_dir=args.state, quiet_collections=True) as stage:
+    chaos = failure_modes.from_environment()
+    with LocalStage(
+        port=args.port, state_dir=args.state, quiet_collections=True, chaos=chaos
+    ) as stage:
         print(f"chat local stage on {stage.base}  (config: {stage.base}/config.json)")
         print(f"log and users kept in {args.state.resolve()} ({stage.restored} events restored)")
         print(f"functions' logs and metrics in {(args.state / 'logs').resolve()}/<function>.log")
         print("demo users: " + ", ".join(f"{u} / {p}" for u, p in DEMO_USERS.items()))
+        if chaos.on:
+            print(f"hostile: AWS's failure modes are on ({failure_modes.ENV}, local/chaos.py)")
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import os
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from components.topology import WS_ROUTES
 from domain.limits import IDLE_TIMEOUT_S, MAX_CONNECTION_S, MAX_FRAME_BYTES
+from local.chaos import OFF, Chaos
 from local.events import ws_authorizer_event, ws_event
 from local.lambdas import Lambdas
 
@@ -71,8 +73,10 @@ class WebSocketApi:
         lambdas: Lambdas,
         sockets: dict[str, Outbox],  # the open connections, shared with @connections
         on_invoked: Callable[[], None] = lambda: None,
+        chaos: Chaos = OFF,
     ) -> None:
         self.lambdas = lambdas
+        self.chaos = chaos
         self.sockets = sockets
         # Called after a message's function ran: it may have written to a stream.
         self.on_invoked = on_invoked
@@ -104,6 +108,8 @@ class WebSocketApi:
         finally:
             self.sockets.pop(connection_id, None)
             outbox.close()
+            if self.chaos.disconnect_delay_s:  # API Gateway runs $disconnect when it gets to it
+                await asyncio.sleep(random.uniform(0, self.chaos.disconnect_delay_s))
             disconnect = WS_ROUTE_KEYS["$disconnect"]
             await self.lambdas.invoke(
                 disconnect.function,

@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from local import connections_api
+from local.chaos import Chaos
 from local.connections_api import MAX_POST_BYTES, ConnectionsApi
 from tests.unit.local_support import serving
 
@@ -94,3 +95,18 @@ def test_boto3_reads_the_answers_as_api_gateways_exceptions(
         posts.post_to_connection(ConnectionId="open", Data=b"x" * (MAX_POST_BYTES + 1))
 
     assert outboxes["open"].frames == ["hello"]
+
+
+def test_a_hostile_stage_throttles_posts_as_api_gateway_does_past_its_rate(
+    outboxes: dict[str, FakeOutbox],
+) -> None:
+    api = ConnectionsApi(outboxes, Chaos(connections_throttle=1.0))  # type: ignore[arg-type]
+    app = Starlette(
+        routes=[Route("/@connections/{connection_id}", api.post_to_connection, methods=["POST"])]
+    )
+    with serving(app) as host:
+        response = post(f"http://{host}", "open", b"{}")
+
+    assert (response.status_code, response.json()) == (429, {"message": "Too Many Requests"})
+    assert response.headers["x-amzn-ErrorType"] == "TooManyRequestsException"
+    assert outboxes["open"].frames == []

@@ -14,6 +14,7 @@ import pytest
 
 from components.topology import BUS_RULES, STREAM_MAPPINGS
 from local import pumps
+from local.chaos import HOSTILE, OFF, Chaos
 from local.pumps import BusPump, StreamPump
 
 MAPPING = STREAM_MAPPINGS[0]
@@ -192,7 +193,8 @@ class Queue:
     def __init__(self, bodies: list[dict[str, Any]], per_receive: int = 10) -> None:
         self.per_receive = per_receive
         self.messages = [
-            {"Body": json.dumps(body), "ReceiptHandle": str(i)} for i, body in enumerate(bodies)
+            {"Body": json.dumps(body), "ReceiptHandle": str(i), "MessageId": f"m{i}"}
+            for i, body in enumerate(bodies)
         ]
         self.deleted: list[str] = []
         self.dead: list[dict[str, Any]] = []
@@ -220,8 +222,8 @@ def bus_event(room: str, seq: int) -> dict[str, Any]:
     return {"id": f"{room}-{seq}", "detail": {"room_id": room, "seq": seq}}
 
 
-def run_bus_pump(queue: Queue, invoke: Any) -> None:
-    pump = BusPump(RULE, "target", "dlq", invoke, sqs=queue)
+def run_bus_pump(queue: Queue, invoke: Any, chaos: Chaos = OFF) -> None:
+    pump = BusPump(RULE, "target", "dlq", invoke, sqs=queue, chaos=chaos)
     expected = len(queue.messages)
     pump.start()
     try:
@@ -349,3 +351,23 @@ def test_rooms_waiting_for_a_retry_hold_no_worker_so_a_healthy_room_goes_first(
     assert calls.index(("r3", 1)) < len(calls) - 2  # before r1's and r2's second attempts
     assert calls.count(("r1", 1)) == calls.count(("r2", 1)) == 2
     assert sorted(queue.deleted) == ["0", "1", "2"] and queue.dead == []
+
+
+def test_a_hostile_bus_delivers_a_rooms_events_out_of_order_and_some_twice() -> None:
+    delivered: list[int] = []
+    queue = Queue([bus_event("r1", seq) for seq in range(1, 31)])
+
+    run_bus_pump(queue, lambda event: delivered.append(event["detail"]["seq"]), HOSTILE)
+
+    assert sorted(set(delivered)) == list(range(1, 31)) and len(queue.deleted) == 30
+    assert delivered != sorted(delivered)  # 30 events in order by chance: 1 in 30!
+    assert len(delivered) > 30  # 1 in 5 twice: none twice in 30 is about 1 in 800
+
+
+def test_a_hostile_bus_delivers_an_event_twice_only_after_it_went_through() -> None:
+    delivered: list[int] = []
+    queue = Queue([bus_event("r1", seq) for seq in range(1, 6)])
+
+    run_bus_pump(queue, lambda e: delivered.append(e["detail"]["seq"]), Chaos(bus_duplicate=1.0))
+
+    assert delivered == [seq for seq in range(1, 6) for _ in (1, 2)]
