@@ -59,6 +59,7 @@ bench: install
 	$(UV) run python -m bench.fanout
 	$(UV) run python -m bench.e2e_latency
 	$(UV) run python -m bench.cold_start
+	$(UV) run python -m bench.soak
 
 # CHAOS=hostile: the stage plays AWS's failure modes (local/chaos.py)
 dev: install ui

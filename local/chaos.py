@@ -15,11 +15,13 @@ the soak run with `HOSTILE`. The stage hands DynamoDB's rates to its DynamoDB pr
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 ENV = "CHAT_CHAOS"
@@ -94,3 +96,18 @@ def named(name: str) -> Chaos:
 
 def from_environment() -> Chaos:
     return named(os.environ.get(ENV, "off") or "off")
+
+
+def save_struck(path: Path) -> None:
+    """What this process has played so far, for whoever watches a stage run in a process of its
+    own (bench/soak.py); replaced whole, so a kill never leaves half a file."""
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(dict(STRUCK)))
+    partial.replace(path)
+
+
+def load_struck(path: Path) -> Counter[str]:
+    try:
+        return Counter(json.loads(path.read_text()))
+    except FileNotFoundError:
+        return Counter()

@@ -44,6 +44,7 @@ from local.streams import StreamReader
 
 REGION = "us-east-1"
 STATE_DIR = Path(".local")
+STRUCK_FILE = "chaos-struck.json"  # what a hostile stage has played so far, by kind
 DEMO_USERS = {"alice": "Alice-password-1", "bob": "Bob-password-1", "carol": "Carol-password-1"}
 
 
@@ -317,7 +318,9 @@ def main() -> None:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        stop.wait()
+        while not stop.wait(1.0):
+            if chaos.on:
+                failure_modes.save_struck(args.state / STRUCK_FILE)
     print("stopped")
 
 

@@ -3,16 +3,11 @@ the views. A send it acknowledged survives a SIGKILL of all its processes at any
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +19,8 @@ from adapters.event_codec import from_event_item, is_event_item
 from domain.events import MessageCreated
 from domain.ids import room_stream
 from local.chat_client import sign_in
-from local.moto_process import ROOT, free_port
 from local.stage import DEMO_USERS, LocalStage
+from local.stage_process import kill_all, stage_process
 from tests.e2e.support import api
 
 DAVE = "Dave-password-1"
@@ -187,38 +182,3 @@ def room_log(events_table: str, room: str) -> list[dict[str, Any]]:
         )
     )
     return [item for page in pages for item in page["Items"] if is_event_item(item)]
-
-
-@contextmanager
-def stage_process(folder: Path) -> Iterator[tuple[dict[str, Any], subprocess.Popen[bytes]]]:
-    """`make dev` on `folder`, in a session of its own (its moto servers are in its process
-    group); killed at the end if the test has not killed it."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.stage", "--port", str(port), "--state", str(folder)],
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        yield wait_for_config(f"http://127.0.0.1:{port}/config.json", process), process
-    finally:
-        kill_all(process)
-
-
-def kill_all(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL to every process of the stage (its process group) at once."""
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
-
-
-def wait_for_config(url: str, process: subprocess.Popen[bytes]) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the stage exited"
-        try:
-            return dict(requests.get(url, timeout=1).json())
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise AssertionError("the stage did not start")

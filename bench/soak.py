@@ -1,0 +1,475 @@
+"""Soak: the product's promise (every acknowledged message, once, in order, to every member, and
+views that match the log) held on a hostile local stage that is killed and restarted mid-traffic.
+
+    uv run python -m bench.soak [--sends 10000] [--rooms 8] [--members 3] [--tabs 2] [--kills 3]
+
+The stage runs as `make dev CHAOS=hostile` runs it (local/chaos.py: DynamoDB throttling and
+transaction conflicts, failed and timed-out invocations, an unordered bus that delivers twice,
+@connections 429s), in a process of its own that is SIGKILLed (every process of it at once) and
+started again on the same folder `--kills` times. Each room has `--members` people, each connected
+on `--tabs` sockets that reconnect and catch up (`GET /rooms/{id}/events?after=`) as the clients
+do. One sender per room posts over HTTP, retrying with the same `client_id` until acknowledged;
+a drift repair (`chat replay --local --in-place`) runs during the traffic.
+
+Once quiet, it counts, and prints, last line
+`soak: <acked> acked, <lost> lost, <dup> duplicated, <ooo> out of order, drift <d>`:
+- lost: acknowledged messages missing from the log, from the history view, or at another seq;
+- duplicated: messages in the log or the history more than once;
+- out of order: frames a socket got (the first time: a client drops a repeated seq) after a
+  higher seq of the same room on the same connection;
+- gaps: seqs a connection skipped between two it got, and acknowledged seqs a tab never got
+  (by frame or catch-up);
+- drift: rows `chat replay --local --dry-run` finds different from the log, once quiet.
+It exits 1 unless every one of them is 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+from local.chaos import load_struck
+from local.chat_client import sign_in
+from local.moto_process import ROOT, free_port
+from local.stage import STRUCK_FILE
+from local.stage_process import kill_all, start, wait_for_config
+
+PASSWORD = "Soak-password-1"
+RETRYABLE = {429, 500, 502, 503, 504}
+QUIET_S = 120  # a delivery that failed can come back after the queue's 30 s visibility, twice
+TYPING_EVERY_S = 5.0  # per tab
+CATCH_UP_PAGE = 500  # GET /rooms/{id}/events answers at most this many
+
+
+class Stage:
+    """The stage process, killed and started again on one folder and port; clients read its
+    current config (a restarted stage has a new Cognito pool, so new tokens)."""
+
+    def __init__(self, folder: Path, failure_modes: str) -> None:
+        self.folder, self.failure_modes = folder, failure_modes
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.lock = threading.Lock()
+        self.generation = 0
+        self.config: dict[str, Any] = {}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts: list[float] = []  # seconds from kill to answering again
+        self.struck: Counter[str] = Counter()  # failures played by the stages before this one
+
+    def start(self) -> None:
+        process = start(self.folder, self.port, self.failure_modes, self.folder / "stage.log")
+        config = wait_for_config(f"{self.url}/config.json", process)
+        with self.lock:
+            self.process, self.config = process, config
+            self.generation += 1
+
+    def kill_and_restart(self) -> None:
+        began = time.monotonic()
+        if self.process is not None:
+            kill_all(self.process)
+            self.struck += load_struck(self.folder / STRUCK_FILE)
+        self.start()
+        self.restarts.append(time.monotonic() - began)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            kill_all(self.process)
+
+    def played(self) -> Counter[str]:
+        """The failures the stage's processes have played (DynamoDB's are in its moto process,
+        and show only as the retries they cost)."""
+        return self.struck + load_struck(self.folder / STRUCK_FILE)
+
+
+@dataclass
+class Account:
+    user: str
+    stage: Stage
+    token: str = ""
+    generation: int = -1
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def bearer(self, renew: bool = False) -> str:
+        """A token for the running stage; renewed after a restart or when refused."""
+        with self.lock:
+            if renew or self.generation != self.stage.generation:
+                generation, config = self.stage.generation, self.stage.config
+                self.token = sign_in(config, self.user, PASSWORD)
+                self.generation = generation
+            return self.token
+
+    def call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        """The request, retried through a restart and through throttling, until answered."""
+        renew = False
+        for attempt in range(10_000):
+            try:
+                response = requests.request(
+                    method,
+                    f"{self.stage.url}/api{path}",
+                    json=body,
+                    params=params or None,
+                    headers={"Authorization": f"Bearer {self.bearer(renew)}"},
+                    timeout=15,
+                )
+            except Exception:  # the stage is down, or signing in failed while it came back
+                time.sleep(min(1.0, 0.05 * 2**attempt))
+                continue
+            renew = response.status_code == 401  # a token of the stage before the restart
+            if response.status_code in RETRYABLE or renew:
+                time.sleep(min(1.0, 0.05 * 2 ** min(attempt, 5)))
+                continue
+            if response.status_code >= 400:
+                raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
+            return response.json()
+        raise RuntimeError(f"{method} {path}: never answered")
+
+
+def sign_up(stage: Stage, user: str) -> None:
+    config = stage.config
+    boto3.client(
+        "cognito-idp",
+        endpoint_url=config["cognitoEndpoint"],
+        region_name=config["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    ).sign_up(ClientId=config["userPoolClientId"], Username=user, Password=PASSWORD)
+
+
+def catch_up(account: Account, room: str, after: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    while True:
+        page = account.call("GET", f"/rooms/{room}/events", after=after)["events"]
+        events += page
+        if len(page) < CATCH_UP_PAGE:
+            return events
+        after = page[-1]["seq"]
+
+
+class Tab(threading.Thread):
+    """One socket of one member, as a client keeps it: reconnects when it drops, catches up by
+    seq after connecting, and takes each room's seq once."""
+
+    def __init__(self, account: Account, rooms: list[str], stopped: threading.Event) -> None:
+        super().__init__(daemon=True, name=f"tab-{account.user}")
+        self.account, self.rooms, self.stopped = account, rooms, stopped
+        self.got: dict[str, set[int]] = {room: set() for room in rooms}
+        self.segments: list[dict[str, list[int]]] = []  # per connection, seqs as first arrived
+        self.out_of_order = 0
+        self.frames = 0
+        self.typing = 0  # typing signals received
+
+    def run(self) -> None:
+        renew = False
+        while not self.stopped.is_set():
+            try:
+                token = self.account.bearer(renew)
+                url = f"{self.account.stage.url.replace('http', 'ws')}/ws?token={token}"
+                with connect(url, open_timeout=10, close_timeout=1) as ws:
+                    renew = False
+                    self._serve(ws)
+            except InvalidStatus:  # refused: a token of the stage before the restart
+                renew = True
+            except (OSError, InvalidHandshake, ConnectionClosed, RuntimeError):
+                pass  # the stage is down or went down: connect again
+            self.stopped.wait(0.2)
+
+    def _serve(self, ws: ClientConnection) -> None:
+        segment: dict[str, list[int]] = defaultdict(list)
+        self.segments.append(segment)
+        for room in self.rooms:  # what happened while this tab was away
+            for event in catch_up(self.account, room, self.applied(room)):
+                self.got[room].add(event["seq"])
+        typed = time.monotonic()
+        while not self.stopped.is_set():
+            if time.monotonic() - typed > TYPING_EVERY_S:  # typing signals go by the bus
+                typed = time.monotonic()
+                ws.send(json.dumps({"action": "typing", "room_id": self.rooms[0]}))
+            try:
+                frame = json.loads(ws.recv(timeout=0.5))
+            except TimeoutError:
+                continue
+            if frame.get("type") == "typing":
+                self.typing += 1
+            room, seq = frame.get("room_id"), frame.get("seq")
+            if room not in self.got or not isinstance(seq, int) or seq in segment[room]:
+                continue  # typing, an ack, or a frame this connection already had
+            self.frames += 1
+            if segment[room] and seq < max(segment[room]):
+                self.out_of_order += 1
+            segment[room].append(seq)
+            self.got[room].add(seq)
+
+    def applied(self, room: str) -> int:
+        """The highest seq up to which this tab has every event of the room."""
+        seq = 0
+        while seq + 1 in self.got[room]:
+            seq += 1
+        return seq
+
+    def gaps_in_segments(self) -> int:
+        return sum(
+            max(seqs) - min(seqs) + 1 - len(seqs)
+            for segment in self.segments
+            for seqs in segment.values()
+            if seqs
+        )
+
+
+@dataclass
+class Sends:
+    acked: dict[str, tuple[str, int]] = field(default_factory=dict)  # text -> (room, seq)
+    errors: list[str] = field(default_factory=list)  # a sender that met an unexpected answer
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.acked)
+
+
+def sender(room: str, number: int, members: list[Account], sends: int, done: Sends) -> None:
+    for k in range(sends):
+        text = f"soak {number}.{k}"
+        body = {"text": text, "client_id": f"soak-{number}-{k}"}
+        try:
+            ack = members[k % len(members)].call("POST", f"/rooms/{room}/messages", body)
+        except RuntimeError as error:
+            with done.lock:
+                done.errors.append(str(error))
+            return
+        with done.lock:
+            done.acked[text] = (room, ack["seq"])
+
+
+def chat(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ops.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def drift_of(output: str) -> int:
+    """The drifted rows `chat replay --dry-run` reports."""
+    found = re.findall(r"drift in \S+: (\d+) missing, (\d+) extra, (\d+) different", output)
+    if not found:
+        raise RuntimeError(f"chat replay printed no drift line:\n{output}")
+    return sum(int(n) for line in found for n in line)
+
+
+def history(account: Account, room: str) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    before: int | None = None
+    while True:
+        params = {"before": before} if before is not None else {}
+        page = account.call("GET", f"/rooms/{room}/messages", **params)["messages"]
+        if not page:
+            return messages
+        messages += page
+        before = min(message["seq"] for message in page)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sends", type=int, default=10_000)
+    parser.add_argument("--rooms", type=int, default=8)
+    parser.add_argument("--members", type=int, default=3)
+    parser.add_argument("--tabs", type=int, default=2)
+    parser.add_argument("--kills", type=int, default=3)
+    parser.add_argument("--kind", action="store_true", help="without AWS's failure modes")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    modes = "off" if args.kind else "hostile"
+
+    with tempfile.TemporaryDirectory(prefix="soak-") as folder:
+        stage = Stage(Path(folder), modes)
+        figures: list[int] = []
+        try:
+            figures = soak(stage, args, rng)
+        finally:
+            stage.stop()
+            if any(figures) or not figures:  # failed, or raised: what the stage said
+                tail = (Path(folder) / "stage.log").read_text().splitlines()[-60:]
+                print("  the stage's last lines:", *tail, sep="\n    ")
+    sys.exit(1 if any(figures) else 0)
+
+
+def soak(stage: Stage, args: argparse.Namespace, rng: random.Random) -> list[int]:
+    stage.start()
+    members, rooms = people_and_rooms(stage, args.rooms, args.members)
+    print(
+        f"soak: {args.rooms} rooms x {args.members} members x {args.tabs} tabs, "
+        f"{args.sends} sends, kills {args.kills}, {stage.failure_modes} stage"
+    )
+    stopped = threading.Event()
+    tabs = [
+        Tab(account, [rooms[r]], stopped)
+        for r, accounts in members.items()
+        for account in accounts
+        for _ in range(args.tabs)
+    ]
+    for tab in tabs:
+        tab.start()
+    done, repair = traffic(stage, members, rooms, args, rng)
+    settle(tabs, done)
+    stopped.set()
+    for tab in tabs:
+        tab.join(timeout=5)
+    return count(
+        stage, tabs, done, repair, {rooms[r]: accounts[0] for r, accounts in members.items()}
+    )
+
+
+def people_and_rooms(
+    stage: Stage, rooms: int, members: int
+) -> tuple[dict[int, list[Account]], dict[int, str]]:
+    people = {r: [Account(f"soak{r}x{m}", stage) for m in range(members)] for r in range(rooms)}
+    for accounts in people.values():
+        for account in accounts:
+            sign_up(stage, account.user)
+    room_ids = {
+        r: accounts[0].call(
+            "POST",
+            "/rooms",
+            {"name": f"soak {r}", "members": [a.user for a in accounts[1:]], "client_id": f"r{r}"},
+        )["room_id"]
+        for r, accounts in people.items()
+    }
+    return people, room_ids
+
+
+def traffic(
+    stage: Stage,
+    members: dict[int, list[Account]],
+    rooms: dict[int, str],
+    args: argparse.Namespace,
+    rng: random.Random,
+) -> tuple[Sends, subprocess.CompletedProcess[str] | None]:
+    """The senders, the kills at even shares of the sends, and one drift repair after the last
+    kill, while the senders go on."""
+    done = Sends()
+    share = [args.sends // args.rooms + (r < args.sends % args.rooms) for r in range(args.rooms)]
+    began = time.monotonic()
+    senders = [
+        threading.Thread(target=sender, args=(rooms[r], r, members[r], share[r], done), daemon=True)
+        for r in range(args.rooms)
+    ]
+    for thread in senders:
+        thread.start()
+    kills_at = [args.sends * (k + 1) // (args.kills + 1) for k in range(args.kills)]
+    repair_at = args.sends * (2 * args.kills + 1) // (2 * args.kills + 2)
+    repaired: list[subprocess.CompletedProcess[str]] = []
+    repairing = threading.Thread(
+        target=lambda: repaired.append(
+            chat("replay", "--local", "--state", str(stage.folder), "--in-place")
+        ),
+        daemon=True,
+    )
+    while any(thread.is_alive() for thread in senders):
+        acked = done.count()
+        if kills_at and acked >= kills_at[0]:
+            kills_at.pop(0)
+            time.sleep(rng.uniform(0, 0.3))  # a random instant, sends in flight
+            stage.kill_and_restart()
+            print(f"  killed at {acked} acknowledged, answering in {stage.restarts[-1]:.1f} s")
+        if not repairing.ident and acked >= repair_at:
+            print(f"  drift repair started at {acked} acknowledged, traffic going on")
+            repairing.start()
+        time.sleep(0.02)
+    sending_s = time.monotonic() - began
+    if repairing.ident:
+        repairing.join(timeout=600)
+    outcome = repaired[0] if repaired else None
+    print(
+        f"  {done.count()} acknowledged in {sending_s:.1f} s ({done.count() / sending_s:.1f}/s); "
+        f"repair during traffic: exit {outcome.returncode if outcome else 'none'}"
+    )
+    return done, outcome
+
+
+def settle(tabs: list[Tab], done: Sends) -> None:
+    """Wait until every tab has every acknowledged seq of its rooms, or QUIET_S."""
+    expected = expected_seqs(done)
+    deadline = time.monotonic() + QUIET_S
+    while time.monotonic() < deadline and not all(
+        expected[room] <= tab.got[room] for tab in tabs for room in tab.rooms
+    ):
+        time.sleep(0.2)
+
+
+def expected_seqs(done: Sends) -> dict[str, set[int]]:
+    expected: dict[str, set[int]] = defaultdict(set)
+    for room, seq in done.acked.values():
+        expected[room].add(seq)
+    return expected
+
+
+def count(
+    stage: Stage,
+    tabs: list[Tab],
+    done: Sends,
+    repair: subprocess.CompletedProcess[str] | None,
+    reader: dict[str, Account],
+) -> list[int]:
+    lost = duplicated = 0
+    for room, account in reader.items():
+        logged = Counter(
+            (event["data"]["text"], event["seq"])
+            for event in catch_up(account, room, 0)
+            if event["type"] == "message.created"
+        )
+        shown = Counter((m["text"], m["seq"]) for m in history(account, room))
+        mine = {(text, seq) for text, (r, seq) in done.acked.items() if r == room}
+        lost += len(mine - set(logged)) + len(mine - set(shown))
+        duplicated += sum(n - 1 for n in logged.values()) + sum(n - 1 for n in shown.values())
+        duplicated += len(logged) - len({text for text, _ in logged})
+    expected = expected_seqs(done)
+    out_of_order = sum(tab.out_of_order for tab in tabs)
+    missing = sum(len(expected[room] - tab.got[room]) for tab in tabs for room in tab.rooms)
+    gaps = sum(tab.gaps_in_segments() for tab in tabs) + missing
+    drift = drift_of(chat("replay", "--local", "--state", str(stage.folder), "--dry-run").stdout)
+    frames = sum(tab.frames for tab in tabs)
+    connections = sum(len(tab.segments) for tab in tabs)
+    acked = done.count()
+    typing = sum(tab.typing for tab in tabs)
+    print(
+        f"  {frames} frames and {typing} typing signals on {connections} connections; "
+        f"acknowledged {acked}, lost {lost}, "
+        f"duplicated {duplicated}, out of order {out_of_order}, gaps {gaps} ({missing} never "
+        f"reached a tab), drift {drift}"
+    )
+    played = ", ".join(f"{kind} {n}" for kind, n in sorted(stage.played().items()))
+    print(f"  failures played by the stage: {played or 'none'}")
+    for error in done.errors:
+        print(f"  a sender stopped: {error}")
+    failed_repair = int(repair is not None and repair.returncode != 0)
+    if repair is not None and failed_repair:
+        print(f"  the repair during traffic failed:\n{repair.stdout}{repair.stderr}")
+    print(
+        f"soak: {acked} acked, {lost} lost, {duplicated} duplicated, "
+        f"{out_of_order} out of order, drift {drift}"
+    )
+    return [lost, duplicated, out_of_order, gaps + failed_repair + len(done.errors), drift]
+
+
+if __name__ == "__main__":
+    main()
