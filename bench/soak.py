@@ -41,6 +41,7 @@ from typing import Any
 
 import boto3
 import requests
+from botocore.exceptions import ClientError
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
@@ -104,13 +105,18 @@ class Account:
     token: str = ""
     generation: int = -1
     lock: threading.Lock = field(default_factory=threading.Lock)
+    refused: list[str] = field(default_factory=list)  # sign-ins the stage refused
 
     def bearer(self, renew: bool = False) -> str:
         """A token for the running stage; renewed after a restart or when refused."""
         with self.lock:
             if renew or self.generation != self.stage.generation:
                 generation, config = self.stage.generation, self.stage.config
-                self.token = sign_in(config, self.user, PASSWORD)
+                try:
+                    self.token = sign_in(config, self.user, PASSWORD)
+                except ClientError as error:  # an answering stage knows everyone who signed up
+                    self.refused.append(str(error))
+                    raise
                 self.generation = generation
             return self.token
 
@@ -187,6 +193,8 @@ class Tab(threading.Thread):
                 renew = True
             except (OSError, InvalidHandshake, ConnectionClosed, RuntimeError):
                 pass  # the stage is down or went down: connect again
+            except ClientError:  # signing in was refused (counted): try again
+                pass
             self.stopped.wait(0.2)
 
     def _serve(self, ws: ClientConnection) -> None:
@@ -461,6 +469,10 @@ def count(
     print(f"  failures played by the stage: {played or 'none'}")
     for error in done.errors:
         print(f"  a sender stopped: {error}")
+    accounts = {tab.account.user: tab.account for tab in tabs}.values()
+    refused = [error for account in accounts for error in account.refused]
+    for error in sorted(set(refused)):
+        print(f"  a sign-in was refused: {error}")
     failed_repair = int(repair is not None and repair.returncode != 0)
     if repair is not None and failed_repair:
         print(f"  the repair during traffic failed:\n{repair.stdout}{repair.stderr}")
@@ -468,7 +480,8 @@ def count(
         f"soak: {acked} acked, {lost} lost, {duplicated} duplicated, "
         f"{out_of_order} out of order, drift {drift}"
     )
-    return [lost, duplicated, out_of_order, gaps + failed_repair + len(done.errors), drift]
+    failures = failed_repair + len(done.errors) + len(refused)
+    return [lost, duplicated, out_of_order, gaps + failures, drift]
 
 
 if __name__ == "__main__":

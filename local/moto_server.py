@@ -382,10 +382,20 @@ class Journal:
         with partial.open("wb") as out:
             for item in items:
                 out.write(_line(_image(item)))
+            out.flush()
+            os.fsync(out.fileno())  # on disk before it replaces the journal, or a crash has neither
         self.close()
         partial.replace(self.path)
+        _sync_folder(self.path.parent)
         self._out = self.path.open("ab")
         return len(items)
+
+    def forget_table(self) -> None:
+        """The table was deleted: so are its items, here as in DynamoDB (a table created again
+        under the name starts empty)."""
+        self.close()
+        self.path.write_bytes(b"")
+        self.table = None
 
     def close(self) -> None:
         if self._out is not None:
@@ -421,6 +431,14 @@ class Journal:
         if table.range_key_attr is not None and range_key is not None:
             key[table.range_key_attr] = range_key.to_json()
         return {REMOVED: key}
+
+
+def _sync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)  # the rename itself, on disk
+    finally:
+        os.close(descriptor)
 
 
 def _only(entry: Any, word: str) -> bool:
@@ -518,6 +536,18 @@ def _loading_journal(create_table: Callable[..., Any]) -> Callable[..., Any]:
     return _create_table
 
 
+def _forgetting_journal(delete_table: Callable[..., Any]) -> Callable[..., Any]:
+    def _delete_table(self: DynamoDBBackend, name: str) -> Any:
+        with _WRITES:
+            table = delete_table(self, name)
+            journal = _WRITES.journal
+            if journal is not None and journal.table is not None and name == journal.table_name:
+                journal.forget_table()
+            return table
+
+    return _delete_table
+
+
 _ATTRIBUTE_VALUE_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
 _SCALARS = frozenset({"S", "N", "BOOL", "NULL"})
 
@@ -593,6 +623,7 @@ JOURNAL_PATCHES: tuple[Patch, ...] = (
     (Table, "delete_item", _journaling_delete),
     (DynamoDBBackend, "update_item", _journaling_update),
     (DynamoDBBackend, "create_table", _loading_journal),
+    (DynamoDBBackend, "delete_table", _forgetting_journal),
 )
 # What the replacements call on moto besides what they replace.
 CALLED: tuple[tuple[Any, str], ...] = (
@@ -728,7 +759,11 @@ def main(argv: list[str] | None = None) -> None:
     # stops it (SIGTERM) after saving what it needs from it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    stopped.wait()
+    parent = os.getppid()
+    # A stage killed on its own (not its process group) leaves this server orphaned: it stops
+    # too, as cleanly as when told, instead of holding the journal from the next stage.
+    while not stopped.wait(1.0) and os.getppid() == parent:
+        pass
     if journal is not None and journal.table is not None:
         with _WRITES:
             journal.compact()  # a clean stop leaves the table's items, one line each

@@ -140,6 +140,13 @@ class LocalStage:
             "userPoolClientId": self.client_id,
             "cognitoEndpoint": f"{self.base}/cognito",
         }
+        # Everyone who could sign in before can as soon as the stage answers.
+        known = {saved["username"] for saved in self.state.users()} if self.state else set()
+        for user, password in DEMO_USERS.items():
+            if user not in known:
+                self.add_user(user, password)
+        for saved in self.state.users() if self.state else []:
+            self.add_user(saved["username"], saved["password"], saved["attributes"])
         stream_pumps = self._start_pumps(stage, from_now=restored > 0)
         gateway = Gateway(
             CognitoVerifier(issuer, self.client_id, jwks),
@@ -169,12 +176,6 @@ class LocalStage:
             if time.monotonic() > deadline or not thread.is_alive():
                 raise RuntimeError("the gateway did not start")
             time.sleep(0.05)
-        known = {saved["username"] for saved in self.state.users()} if self.state else set()
-        for user, password in DEMO_USERS.items():
-            if user not in known:
-                self.add_user(user, password)
-        for saved in self.state.users() if self.state else []:
-            self.add_user(saved["username"], saved["password"], saved["attributes"])
         if self.quiet_collections:
             keep_collections_quiet()
         if self.state:  # how `chat --local` finds this stage (local/endpoints.py)

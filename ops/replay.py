@@ -475,15 +475,6 @@ def repair(
     return done
 
 
-def rows_to_write(folded: Views, report: Drift) -> Iterator[Row]:
-    """The folded rows of the drifted keys that no later event touched, for an unconditional
-    batch write. Superseded by `repair`, whose writes are conditional."""
-    for key in (*report.missing, *report.different):
-        difference = report.rows.get(key)
-        if key in folded.rows and not (difference and difference.newer):
-            yield {"pk": key[0], "sk": key[1], **folded.rows[key]}
-
-
 # --- the report -------------------------------------------------------------------------------
 
 

@@ -3,7 +3,9 @@ the views. A send it acknowledged survives a SIGKILL of all its processes at any
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import subprocess
 import threading
 import time
@@ -71,6 +73,25 @@ def test_a_stage_killed_without_warning_keeps_what_it_had_written(tmp_path: Path
     with LocalStage(prefix="after-kill", state_dir=tmp_path) as second:
         history = api(second, "alice", "GET", f"/rooms/{room}/messages")["messages"]
         assert [m["text"] for m in history] == ["before the kill"]
+
+
+def test_a_stage_killed_on_its_own_leaves_no_server_holding_its_folder(tmp_path: Path) -> None:
+    with stage_process(tmp_path) as (_, stage):
+        servers = [
+            int(pid)
+            for children in Path(f"/proc/{stage.pid}/task").glob("*/children")
+            for pid in children.read_text().split()
+        ]
+        assert len(servers) == 2  # moto, and moto for DynamoDB
+        os.kill(stage.pid, signal.SIGKILL)  # the stage alone, not its process group
+        stage.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while any(Path(f"/proc/{pid}").exists() for pid in servers):
+            assert time.monotonic() < deadline, "an orphaned moto server kept running"
+            time.sleep(0.1)
+
+    with stage_process(tmp_path) as (config, _):  # the journal is free for the next stage
+        assert config["apiUrl"].startswith("http://127.0.0.1:")
 
 
 WRITERS = (("alice", 0), ("bob", 0), ("carol", 1), ("alice", 1))  # (user, room) per writer

@@ -286,3 +286,19 @@ def test_binary_sets_are_kept_like_every_other_attribute(tmp_path: Path) -> None
         kept = dynamodb.get_item(TableName=TABLE, Key=item("room#bin"))["Item"]
 
     assert sorted(kept["blobs"]["BS"]) == sorted(binaries["BS"])
+
+
+def test_a_deleted_table_is_forgotten_and_comes_back_empty_when_created_again(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "events.jsonl"
+    with server(journal) as (dynamodb, _):
+        dynamodb.put_item(TableName=TABLE, Item=item("room", 1, text={"S": "gone soon"}))
+        dynamodb.delete_table(TableName=TABLE)
+        assert journal.read_bytes() == b""
+        create_table(EVENTS, TABLE, dynamodb)
+        assert items(dynamodb) == {}
+        dynamodb.put_item(TableName=TABLE, Item=item("room", 1, text={"S": "new"}))
+
+    with server(journal) as (dynamodb, _):
+        assert [found["text"] for found in items(dynamodb).values()] == [{"S": "new"}]
