@@ -36,6 +36,7 @@ from application.ports import (
     DuplicateCommand,
     Loaded,
     LoadRequest,
+    Throttled,
     VersionConflict,
 )
 from domain.events import (
@@ -366,4 +367,6 @@ def _raise_cancelled(error: ClientError, record_index: int | None) -> NoReturn:
         raise DuplicateCommand() from error
     if any(code in {"ConditionalCheckFailed", "TransactionConflict"} for code in reasons):
         raise VersionConflict() from error
+    if any(code in {"ThrottlingError", "ProvisionedThroughputExceeded"} for code in reasons):
+        raise Throttled() from error
     raise error

@@ -59,6 +59,10 @@ class VersionConflict(Exception):
     """Another writer appended to the stream first; load again and decide again."""
 
 
+class Throttled(Exception):
+    """The store refused the write for throughput and wrote nothing; try again after a pause."""
+
+
 class DuplicateCommand(Exception):
     """A command with this id was already recorded; its original outcome stands."""
 
@@ -67,7 +71,7 @@ class EventStore(Protocol):
     def load(self, request: LoadRequest) -> Loaded: ...
 
     def append(self, append: Append) -> None:
-        """Write all or nothing. Raises VersionConflict or DuplicateCommand."""
+        """Write all or nothing. Raises VersionConflict, Throttled or DuplicateCommand."""
 
     def read_stream(
         self, stream: str, after: int = 0, upto: int | None = None

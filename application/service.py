@@ -22,6 +22,7 @@ from application.ports import (
     EventStore,
     Loaded,
     LoadRequest,
+    Throttled,
     VersionConflict,
 )
 from domain.commands import (
@@ -171,6 +172,8 @@ class ChatService:
                 self.store.append(append)
             except VersionConflict:
                 self.sleep(min(0.001 * 2**attempt, 0.05) * random.random())
+            except Throttled:  # DynamoDB wants fewer requests: back off for longer
+                self.sleep(min(0.02 * 2**attempt, 1.0) * random.random())
             except DuplicateCommand:
                 continue  # a concurrent retry of the same command won: load its record
             else:

@@ -45,6 +45,7 @@ from botocore.exceptions import ClientError
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from application.queries import CATCH_UP_MAX
 from local.chaos import load_struck
 from local.chat_client import sign_in
 from local.moto_process import ROOT, free_port
@@ -53,9 +54,11 @@ from local.stage_process import kill_all, start, wait_for_config
 
 PASSWORD = "Soak-password-1"
 RETRYABLE = {429, 500, 502, 503, 504}
-QUIET_S = 120  # a delivery that failed can come back after the queue's 30 s visibility, twice
+# Once the sends are done, how long the tabs may go without getting anything new before what they
+# lack counts as gaps: a failed delivery comes back after the queue's 30 s visibility timeout,
+# and can fail again.
+QUIET_S = 100
 TYPING_EVERY_S = 5.0  # per tab
-CATCH_UP_PAGE = 500  # GET /rooms/{id}/events answers at most this many
 
 
 class Stage:
@@ -67,6 +70,7 @@ class Stage:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.lock = threading.Lock()
+        self.up = threading.Event()  # clear from a kill until the stage answers again
         self.generation = 0
         self.config: dict[str, Any] = {}
         self.process: subprocess.Popen[bytes] | None = None
@@ -75,13 +79,19 @@ class Stage:
 
     def start(self) -> None:
         process = start(self.folder, self.port, self.failure_modes, self.folder / "stage.log")
-        config = wait_for_config(f"{self.url}/config.json", process)
+        try:
+            config = wait_for_config(f"{self.url}/config.json", process)
+        except BaseException:
+            kill_all(process)
+            raise
         with self.lock:
             self.process, self.config = process, config
             self.generation += 1
+        self.up.set()
 
     def kill_and_restart(self) -> None:
         began = time.monotonic()
+        self.up.clear()
         if self.process is not None:
             kill_all(self.process)
             self.struck += load_struck(self.folder / STRUCK_FILE)
@@ -109,13 +119,15 @@ class Account:
 
     def bearer(self, renew: bool = False) -> str:
         """A token for the running stage; renewed after a restart or when refused."""
+        self.stage.up.wait()
         with self.lock:
             if renew or self.generation != self.stage.generation:
                 generation, config = self.stage.generation, self.stage.config
                 try:
                     self.token = sign_in(config, self.user, PASSWORD)
-                except ClientError as error:  # an answering stage knows everyone who signed up
-                    self.refused.append(str(error))
+                except ClientError as error:
+                    if generation == self.stage.generation:  # not the restart's doing
+                        self.refused.append(str(error))  # an answering stage knows everyone
                     raise
                 self.generation = generation
             return self.token
@@ -162,7 +174,7 @@ def catch_up(account: Account, room: str, after: int) -> list[dict[str, Any]]:
     while True:
         page = account.call("GET", f"/rooms/{room}/events", after=after)["events"]
         events += page
-        if len(page) < CATCH_UP_PAGE:
+        if len(page) < CATCH_UP_MAX:
             return events
         after = page[-1]["seq"]
 
@@ -178,6 +190,8 @@ class Tab(threading.Thread):
         self.segments: list[dict[str, list[int]]] = []  # per connection, seqs as first arrived
         self.out_of_order = 0
         self.frames = 0
+        self.repeated = 0  # frames a connection got again (AWS delivers at least once)
+        self.texts: dict[tuple[str, int], str] = {}  # (room, seq) -> a message's text as framed
         self.typing = 0  # typing signals received
 
     def run(self) -> None:
@@ -215,8 +229,13 @@ class Tab(threading.Thread):
             if frame.get("type") == "typing":
                 self.typing += 1
             room, seq = frame.get("room_id"), frame.get("seq")
-            if room not in self.got or not isinstance(seq, int) or seq in segment[room]:
-                continue  # typing, an ack, or a frame this connection already had
+            if room not in self.got or not isinstance(seq, int):
+                continue  # typing, an ack
+            if seq in segment[room]:
+                self.repeated += 1
+                continue
+            if frame.get("type") == "message.created":
+                self.texts[(room, seq)] = frame["data"]["text"]
             self.frames += 1
             if segment[room] and seq < max(segment[room]):
                 self.out_of_order += 1
@@ -415,13 +434,19 @@ def traffic(
 
 
 def settle(tabs: list[Tab], done: Sends) -> None:
-    """Wait until every tab has every acknowledged seq of its rooms, or QUIET_S."""
+    """Wait until every tab has every acknowledged seq of its rooms, or nothing new has come for
+    QUIET_S."""
     expected = expected_seqs(done)
-    deadline = time.monotonic() + QUIET_S
-    while time.monotonic() < deadline and not all(
-        expected[room] <= tab.got[room] for tab in tabs for room in tab.rooms
-    ):
+
+    def lacking() -> int:
+        return sum(len(expected[room] - tab.got[room]) for tab in tabs for room in tab.rooms)
+
+    last, since = lacking(), time.monotonic()
+    while last and time.monotonic() - since < QUIET_S:
         time.sleep(0.2)
+        now = lacking()
+        if now < last:
+            last, since = now, time.monotonic()
 
 
 def expected_seqs(done: Sends) -> dict[str, set[int]]:
@@ -438,12 +463,19 @@ def count(
     repair: subprocess.CompletedProcess[str] | None,
     reader: dict[str, Account],
 ) -> list[int]:
-    lost = duplicated = 0
+    lost = duplicated = garbled = 0
     for room, account in reader.items():
         logged = Counter(
             (event["data"]["text"], event["seq"])
             for event in catch_up(account, room, 0)
             if event["type"] == "message.created"
+        )
+        text_at = {seq: text for text, seq in logged}
+        garbled += sum(  # a frame that says other than the log
+            text_at.get(seq) != text
+            for tab in tabs
+            for (framed_room, seq), text in tab.texts.items()
+            if framed_room == room
         )
         shown = Counter((m["text"], m["seq"]) for m in history(account, room))
         mine = {(text, seq) for text, (r, seq) in done.acked.items() if r == room}
@@ -459,11 +491,16 @@ def count(
     connections = sum(len(tab.segments) for tab in tabs)
     acked = done.count()
     typing = sum(tab.typing for tab in tabs)
+    repeated = sum(tab.repeated for tab in tabs)
     print(
         f"  {frames} frames and {typing} typing signals on {connections} connections; "
         f"acknowledged {acked}, lost {lost}, "
         f"duplicated {duplicated}, out of order {out_of_order}, gaps {gaps} ({missing} never "
         f"reached a tab), drift {drift}"
+    )
+    print(
+        f"  {repeated} frames a connection got twice (dropped by seq, as clients do); "
+        f"{garbled} frames that differ from the log"
     )
     played = ", ".join(f"{kind} {n}" for kind, n in sorted(stage.played().items()))
     print(f"  failures played by the stage: {played or 'none'}")
@@ -480,7 +517,7 @@ def count(
         f"soak: {acked} acked, {lost} lost, {duplicated} duplicated, "
         f"{out_of_order} out of order, drift {drift}"
     )
-    failures = failed_repair + len(done.errors) + len(refused)
+    failures = failed_repair + len(done.errors) + len(refused) + garbled
     return [lost, duplicated, out_of_order, gaps + failures, drift]
 
 

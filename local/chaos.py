@@ -2,13 +2,14 @@
 purpose so that the product is proven against it rather than against a gentler emulator.
 
 - DynamoDB throttles a request (`ThrottlingException`, `ProvisionedThroughputExceededException`)
-  and cancels a transaction that meets another on an item (`TransactionConflict`);
+  and cancels a transaction that meets another on an item (`TransactionConflict`) or is throttled
+  (`ThrottlingError`);
 - an invocation from an event source fails before the function runs (a throttled or crashed
   instance), or after it ran (it timed out: its work is done, its answer lost), so the stream,
   queue or rule delivers the batch again;
 - the bus delivers events out of order and sometimes twice;
-- `@connections` answers 429, and a closed connection's `$disconnect` runs late, so posts to it
-  meanwhile answer 410.
+- `@connections` answers 429 for a while to one connection, and a closed connection's
+  `$disconnect` runs late, so posts to it meanwhile answer 410.
 
 `make dev` runs without them (`make dev CHAOS=hostile` turns them on); the tests of delivery and
 the soak run with `HOSTILE`. The stage hands DynamoDB's rates to its DynamoDB process."""
@@ -40,7 +41,7 @@ class Chaos:
     invoke_lost: float = 0.0  # ... or times out after it ran
     bus_duplicate: float = 0.0  # the bus delivers an event a second time
     bus_jitter_s: float = 0.0  # each bus event waits up to this long, in no order
-    connections_throttle: float = 0.0  # a post to @connections answered 429
+    connections_throttle: float = 0.0  # a connection refuses posts (429) for 1-3 s
     disconnect_delay_s: float = 0.0  # a closed connection's $disconnect runs up to this late
 
     @property
@@ -81,7 +82,7 @@ HOSTILE = Chaos(
     invoke_lost=0.02,
     bus_duplicate=0.2,
     bus_jitter_s=0.2,
-    connections_throttle=0.02,
+    connections_throttle=0.005,
     disconnect_delay_s=1.0,
 )
 NAMED = {"off": OFF, "hostile": HOSTILE}

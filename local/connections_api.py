@@ -3,9 +3,13 @@ serves it at `/@connections/{connection_id}`: the frame is queued on the open co
 and answered at once (API Gateway does not wait for the client to read); a connection that is
 closed, unknown or dropped as too slow answers 410 `GoneException`, data over 128 KB answers
 413 `PayloadTooLargeException`, and a hostile stage (local/chaos.py) throttles some posts with 429
-`TooManyRequestsException`, as API Gateway does past its rate."""
+`LimitExceededException`, as API Gateway does past its rate or when the client's buffer is full:
+then a connection refuses for a second or three, longer than an SDK's quick retries."""
 
 from __future__ import annotations
+
+import random
+import time
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,15 +26,18 @@ class ConnectionsApi:
     def __init__(self, sockets: dict[str, Outbox], chaos: Chaos = OFF) -> None:
         self.sockets = sockets  # the WebSocket API's open connections
         self.chaos = chaos
+        self.full_until: dict[str, float] = {}  # connections refusing posts for a while
+        self.clock = time.monotonic
 
     async def post_to_connection(self, request: Request) -> Response:
-        if self.chaos.strikes("connections_throttle"):
+        connection_id = request.path_params["connection_id"]
+        if self._refusing(connection_id):
             return JSONResponse(
-                {"message": "Too Many Requests"},
+                {"message": "Rate exceeded"},
                 status_code=429,
-                headers={"x-amzn-ErrorType": "TooManyRequestsException"},
+                headers={"x-amzn-ErrorType": "LimitExceededException"},
             )
-        outbox = self.sockets.get(request.path_params["connection_id"])
+        outbox = self.sockets.get(connection_id)
         data = await body_within(request, MAX_POST_BYTES)
         if data is None:
             return JSONResponse(
@@ -43,3 +50,13 @@ class ConnectionsApi:
                 {"message": "Gone"}, status_code=410, headers={"x-amzn-ErrorType": "GoneException"}
             )
         return Response(status_code=200)
+
+    def _refusing(self, connection_id: str) -> bool:
+        now = self.clock()
+        if self.full_until.get(connection_id, 0.0) > now:
+            return True
+        self.full_until.pop(connection_id, None)
+        if self.chaos.strikes("connections_throttle"):
+            self.full_until[connection_id] = now + random.uniform(1.0, 3.0)
+            return True
+        return False

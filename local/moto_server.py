@@ -185,7 +185,7 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         raise TooManyTransactionsException()
     chaos = _Installed.chaos
     if chaos.strikes("transaction_conflict"):  # another transaction holds the first item
-        conflict = ("TransactionConflict", "Transaction is ongoing for the item", None)
+        conflict = random.choice(_TRANSACTION_CANCELLATIONS)
         others = [(None, None, None)] * (len(transact_items) - 1)
         raise TransactionCanceledException([conflict, *others])
     with _WRITES:
@@ -394,8 +394,12 @@ class Journal:
         """The table was deleted: so are its items, here as in DynamoDB (a table created again
         under the name starts empty)."""
         self.close()
-        self.path.write_bytes(b"")
         self.table = None
+        partial = self.path.with_name(self.path.name + ".partial")
+        with partial.open("wb") as out:
+            os.fsync(out.fileno())
+        partial.replace(self.path)
+        _sync_folder(self.path.parent)
 
     def close(self) -> None:
         if self._out is not None:
@@ -636,6 +640,10 @@ CALLED: tuple[tuple[Any, str], ...] = (
 )
 
 
+_TRANSACTION_CANCELLATIONS = (
+    ("TransactionConflict", "Transaction is ongoing for the item", None),
+    ("ThrottlingError", "Throughput exceeds the current capacity of your table or index.", None),
+)
 _THROTTLES = (
     (
         "ThrottlingException",

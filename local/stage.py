@@ -319,7 +319,10 @@ def main() -> None:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        while not stop.wait(1.0):
+        parent = os.getppid()
+        # Killed alone, whoever started this stage (a benchmark, a test) leaves it orphaned: it
+        # stops then, rather than run on unwatched.
+        while not stop.wait(1.0) and os.getppid() == parent:
             if chaos.on:
                 failure_modes.save_struck(args.state / STRUCK_FILE)
     print("stopped")

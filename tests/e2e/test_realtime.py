@@ -59,14 +59,15 @@ def frames(ws: ClientConnection, wait: float = 1.5) -> list[dict[str, Any]]:
 class Tab:
     """One member's socket as a client reads it: the room's frames each the first time its seq
     arrives (AWS may deliver a frame again; a client drops it by seq), and the acks. The stage is
-    hostile, so a failed delivery can come back after the queue's 30 s visibility timeout."""
+    hostile, so a failed delivery comes back after the queue's 30 s visibility timeout, and can
+    fail again."""
 
     def __init__(self, ws: ClientConnection, room: str) -> None:
         self.ws, self.room = ws, room
         self.frames: list[dict[str, Any]] = []
         self.acks: list[dict[str, Any]] = []
 
-    def read_until(self, done: Callable[[], bool], timeout: float = 45) -> None:
+    def read_until(self, done: Callable[[], bool], timeout: float = 100) -> None:
         deadline = time.monotonic() + timeout
         while not done() and (left := deadline - time.monotonic()) > 0:
             try:
@@ -271,7 +272,7 @@ def test_a_closed_socket_is_forgotten_when_a_message_finds_it_gone(stage: LocalS
 
     api(stage, "alice", "POST", f"/rooms/{room}/messages", {"text": "anyone there?"})
 
-    deadline = time.monotonic() + 45  # a failed delivery comes back after 30 s
+    deadline = time.monotonic() + 100  # a failed delivery comes back after 30 s (or 60, 90)
     while stale in connections.of_user("bob") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert stale not in connections.of_user("bob")

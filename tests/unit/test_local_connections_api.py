@@ -97,7 +97,7 @@ def test_boto3_reads_the_answers_as_api_gateways_exceptions(
     assert outboxes["open"].frames == ["hello"]
 
 
-def test_a_hostile_stage_throttles_posts_as_api_gateway_does_past_its_rate(
+def test_a_hostile_stage_refuses_a_connections_posts_for_a_while_as_api_gateway_does(
     outboxes: dict[str, FakeOutbox],
 ) -> None:
     api = ConnectionsApi(outboxes, Chaos(connections_throttle=1.0))  # type: ignore[arg-type]
@@ -105,8 +105,13 @@ def test_a_hostile_stage_throttles_posts_as_api_gateway_does_past_its_rate(
         routes=[Route("/@connections/{connection_id}", api.post_to_connection, methods=["POST"])]
     )
     with serving(app) as host:
-        response = post(f"http://{host}", "open", b"{}")
+        first = post(f"http://{host}", "open", b"{}")
+        api.chaos = Chaos()  # no new refusals: the one under way goes on
+        again = post(f"http://{host}", "open", b"{}")
+        api.clock = lambda: 1e12  # 3 s later, and more
+        later = post(f"http://{host}", "open", b"{}")
 
-    assert (response.status_code, response.json()) == (429, {"message": "Too Many Requests"})
-    assert response.headers["x-amzn-ErrorType"] == "TooManyRequestsException"
-    assert outboxes["open"].frames == []
+    assert (first.status_code, first.json()) == (429, {"message": "Rate exceeded"})
+    assert first.headers["x-amzn-ErrorType"] == "LimitExceededException"
+    assert again.status_code == 429
+    assert later.status_code == 200 and outboxes["open"].frames == ["{}"]

@@ -355,13 +355,13 @@ def test_rooms_waiting_for_a_retry_hold_no_worker_so_a_healthy_room_goes_first(
 
 def test_a_hostile_bus_delivers_a_rooms_events_out_of_order_and_some_twice() -> None:
     delivered: list[int] = []
-    queue = Queue([bus_event("r1", seq) for seq in range(1, 31)])
+    queue = Queue([bus_event("r1", seq) for seq in range(1, 61)])
 
     run_bus_pump(queue, lambda event: delivered.append(event["detail"]["seq"]), HOSTILE)
 
-    assert sorted(set(delivered)) == list(range(1, 31)) and len(queue.deleted) == 30
-    assert delivered != sorted(delivered)  # 30 events in order by chance: 1 in 30!
-    assert len(delivered) > 30  # 1 in 5 twice: none twice in 30 is about 1 in 800
+    assert sorted(set(delivered)) == list(range(1, 61)) and len(queue.deleted) == 60
+    assert delivered != sorted(delivered)  # 60 events in order by chance: 1 in 60!
+    assert len(delivered) > 60  # 1 in 5 twice: none twice in 60 is about 1 in 650,000
 
 
 def test_a_hostile_bus_delivers_an_event_twice_only_after_it_went_through() -> None:
