@@ -15,6 +15,7 @@ import itertools
 import logging
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,12 +34,17 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 @dataclass
 class FakeContext:
-    """What Powertools reads of a Lambda context."""
+    """What Powertools, and a function minding its time, read of a Lambda context."""
 
-    function_name: str
+    function_name: str = "local"
     memory_limit_in_mb: int = 256
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:local"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    timeout_s: float = 900.0
+    started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(1000 * (self.started + self.timeout_s - time.monotonic())))
 
 
 _instance_numbers = itertools.count(1)
@@ -169,6 +175,7 @@ class Lambdas:
         _routers_per_thread()
         # function name -> "module.attribute" of its handler; the topology's by default
         self.handlers = handlers or {function.name: function.handler for function in FUNCTIONS}
+        self.timeouts = {function.name: float(function.timeout_s) for function in FUNCTIONS}
         self.idle: dict[str, list[Handler]] = {name: [] for name in self.handlers}
         self.instances = dict.fromkeys(self.handlers, 0)
         self.lock = threading.Lock()
@@ -183,7 +190,8 @@ class Lambdas:
                 self.instances[function_name] += 1
         _invocation.function = function_name
         try:
-            return instance(event, FakeContext(function_name))
+            context = FakeContext(function_name, timeout_s=self.timeouts.get(function_name, 900.0))
+            return instance(event, context)
         finally:
             _invocation.function = None
             with self.lock:

@@ -30,6 +30,9 @@ MAX_IN_FLIGHT = 100  # events received and not yet settled
 IDLE_POLL_S = 0.25  # an idle pump looks for records nobody told it about (Lambda: 4/s)
 MAX_BACKOFF_S = 2.0
 QUEUE_POLLERS = 4  # Lambda starts with five pollers for a queue; a FIFO group is in one at a time
+# An idle queue poller looks again this often: what nobody rang for is a message whose visibility
+# ran out (a failure's retry, 1 s or more later), so a second costs no more than it waits anyway.
+QUEUE_IDLE_POLL_S = 1.0
 
 log = logging.getLogger("local.pumps")
 
@@ -373,6 +376,30 @@ class BusPump(threading.Thread):
                 )
 
 
+class Doorbell:
+    """The "messages were sent" signal for a pool of pollers: each ring wakes one waiting poller
+    (an Event would wake them all, and all but one would find nothing), and a ring while none
+    waits is kept for the next to wait."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._rung = False
+
+    def set(self) -> None:
+        with self._condition:
+            self._rung = True
+            self._condition.notify(1)
+
+    def wait(self, timeout: float) -> None:
+        with self._condition:
+            if not self._rung:
+                self._condition.wait(timeout)
+            self._rung = False
+
+    def clear(self) -> None:
+        """Nothing to do: waiting takes the ring."""
+
+
 class QueuePump:
     """Lambda's SQS event source mapping: pollers receive batches and invoke the function with
     them; what the function reports failed (or all of the batch, when it raises) stays in the
@@ -392,7 +419,7 @@ class QueuePump:
             QueueUrl=queue_url, AttributeNames=["QueueArn"]
         )["Attributes"]["QueueArn"]
         self.stopped = threading.Event()
-        self.wake = threading.Event()
+        self.wake = Doorbell()
         self.pollers = [
             threading.Thread(target=self._poll, daemon=True, name=f"{self.name}-{n}")
             for n in range(min(QUEUE_POLLERS, mapping.max_concurrency))
@@ -415,8 +442,7 @@ class QueuePump:
                 self.stopped.wait(0.5)
                 continue
             if not busy:
-                self.wake.wait(IDLE_POLL_S)
-                self.wake.clear()
+                self.wake.wait(QUEUE_IDLE_POLL_S)
 
     def pump_once(self) -> bool:
         """One batch, if there was one: True when there was."""
@@ -428,6 +454,8 @@ class QueuePump:
         ).get("Messages", [])
         if not messages:
             return False
+        if len(messages) == self.mapping.batch_size:
+            self.wake.set()  # there may be more: another poller takes the next batch meanwhile
         try:
             answer = self.invoke(self.lambda_event(messages))
         except Exception:

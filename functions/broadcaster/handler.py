@@ -34,10 +34,18 @@ processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 processor.raise_on_entire_batch_failure = False
 
 MAX_RETRY_DELAY_S = 20
+# A room event is not started with less time left than this: one stuck delivery (posts retried
+# through throttling) must not run the invocation past its timeout, or its batch would come back
+# at the visibility timeout while a late post of it could still go out after later frames.
+RESERVE_MS = 4000
 
 
 class DeliveryFailed(Exception):
     """Some connections could not be reached for a reason other than being closed: retry."""
+
+
+class OutOfTime(Exception):
+    """Too little of the invocation is left to deliver this event: it comes back soon."""
 
 
 class Requeue(Protocol):
@@ -83,6 +91,8 @@ def deliver_room_events(
     event: dict[str, Any], context: LambdaContext | None, deps: Deps
 ) -> PartialItemFailureResponse:
     def record_handler(record: SQSRecord) -> None:
+        if context is not None and context.get_remaining_time_in_millis() < RESERVE_MS:
+            raise OutOfTime(record.message_id)
         deliver(msgspec.json.decode(record.body), deps)
 
     response = process_partial_response(

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from adapters.aws import client
+from local.lambdas import FakeContext
 from local.provision import Stage
 
-
-@dataclass
-class FakeContext:
-    """What Powertools reads of a Lambda context."""
-
-    function_name: str = "test-function"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
-    aws_request_id: str = "req-1"
+__all__ = ["FakeContext", "tap"]
 
 
 def tap(stage: Stage, name: str, pattern: dict[str, Any]) -> str:

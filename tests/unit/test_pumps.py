@@ -15,7 +15,7 @@ import pytest
 from components.topology import BUS_RULES, STREAM_MAPPINGS
 from local import pumps
 from local.chaos import HOSTILE, OFF, Chaos
-from local.pumps import BusPump, StreamPump
+from local.pumps import BusPump, Doorbell, StreamPump
 
 MAPPING = STREAM_MAPPINGS[0]
 RULE = BUS_RULES[0]
@@ -371,3 +371,27 @@ def test_a_hostile_bus_delivers_an_event_twice_only_after_it_went_through() -> N
     run_bus_pump(queue, lambda e: delivered.append(e["detail"]["seq"]), Chaos(bus_duplicate=1.0))
 
     assert delivered == [seq for seq in range(1, 6) for _ in (1, 2)]
+
+
+def test_a_doorbell_ring_wakes_one_waiting_poller_and_is_kept_when_none_waits() -> None:
+    bell = Doorbell()
+    woken: list[float] = []
+
+    def poller() -> None:
+        began = time.monotonic()
+        bell.wait(2.0)
+        woken.append(time.monotonic() - began)
+
+    pollers = [threading.Thread(target=poller) for _ in range(2)]
+    for each in pollers:
+        each.start()
+    time.sleep(0.2)
+    bell.set()
+    for each in pollers:
+        each.join()
+    bell.set()
+    began = time.monotonic()
+    bell.wait(2.0)
+
+    assert sorted(woken)[0] < 1.0 < sorted(woken)[1]  # one at the ring, one at its timeout
+    assert time.monotonic() - began < 1.0  # the ring nobody waited for was kept
