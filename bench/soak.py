@@ -191,6 +191,7 @@ class Tab(threading.Thread):
         self.out_of_order = 0
         self.frames = 0
         self.repeated = 0  # frames a connection got again (AWS delivers at least once)
+        self.disorder: list[str] = []  # what arrived out of order, for the report
         self.texts: dict[tuple[str, int], str] = {}  # (room, seq) -> a message's text as framed
         self.typing = 0  # typing signals received
 
@@ -239,6 +240,10 @@ class Tab(threading.Thread):
             self.frames += 1
             if segment[room] and seq < max(segment[room]):
                 self.out_of_order += 1
+                self.disorder.append(
+                    f"{self.account.user} connection {len(self.segments)} room {room[:8]}: "
+                    f"{frame.get('type')} {seq} after {segment[room][-8:]}"
+                )
             segment[room].append(seq)
             self.got[room].add(seq)
 
@@ -504,6 +509,8 @@ def count(
     )
     played = ", ".join(f"{kind} {n}" for kind, n in sorted(stage.played().items()))
     print(f"  failures played by the stage: {played or 'none'}")
+    for line in [line for tab in tabs for line in tab.disorder][:10]:
+        print(f"  out of order: {line}")
     for error in done.errors:
         print(f"  a sender stopped: {error}")
     accounts = {tab.account.user: tab.account for tab in tabs}.values()
