@@ -13,16 +13,22 @@ moto also computes every attribute of a queue, counting its messages one by one,
 retention period of each message it hands out: a receive cost the square of the queue's depth,
 and a backlog slowed the whole process down until its calls timed out. The retention period is
 read as it is.
+
+And moto deduplicates a FIFO message only against messages still in the queue: once the first
+was received and deleted, a retried send with the same deduplication id went through and was
+delivered again, after later messages of its group. SQS drops it for five minutes whatever became
+of the first (a projector retry depends on that: the soak saw frames out of order without it).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from moto.core.utils import unix_time
-from moto.sqs.models import Message, SQSBackend
+from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS, Message, Queue, SQSBackend
 
 _FIFO_RECEIVE = threading.Lock()
 
@@ -53,8 +59,35 @@ def _retention_read(_: Callable[..., bool]) -> Callable[..., bool]:
     return is_message_valid_based_on_retention_period
 
 
+_SENT = threading.Lock()
+
+
+def _deduplicated_for_five_minutes(add_message: Callable[..., None]) -> Callable[..., None]:
+    def _add_message(self: Queue, message: Message) -> None:
+        if not self.fifo_queue or not message.deduplication_id:
+            add_message(self, message)
+            return
+        queue: Any = self  # its attributes are set by name
+        by_group = queue.deduplication_scope == "messageGroup"
+        key = (message.group_id if by_group else None, message.deduplication_id)
+        now = message.sent_timestamp / 1000  # type: ignore[operator]
+        with _SENT:
+            sent: OrderedDict[tuple[str | None, str], float] = queue.__dict__.setdefault(
+                "_sent_ids", OrderedDict()
+            )
+            while sent and now - next(iter(sent.values())) >= DEDUPLICATION_TIME_IN_SECONDS:
+                sent.popitem(last=False)  # oldest first: they were sent in this order
+            if key in sent:
+                return  # accepted, and not delivered again
+            sent[key] = now
+        add_message(self, message)
+
+    return _add_message
+
+
 SQS_PATCHES: tuple[tuple[Any, str, Callable[[Any], Any]], ...] = (
     (SQSBackend, "receive_message", _in_group_order),
     (SQSBackend, "is_message_valid_based_on_retention_period", _retention_read),
+    (Queue, "add_message", _deduplicated_for_five_minutes),
 )
 SQS_CALLED: tuple[tuple[Any, str], ...] = ((SQSBackend, "get_queue"),)

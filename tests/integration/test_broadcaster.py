@@ -133,6 +133,21 @@ def test_a_room_s_events_arrive_in_seq_order_and_a_projector_retry_sends_nothing
     assert [f["seq"] for f in api.frames["bob-tab"]] == [e.version for e in envelopes]
 
 
+def test_a_retried_send_after_its_first_was_delivered_is_dropped_as_sqs_drops_it(
+    event_store: DynamoEventStore, view_store: DynamoViewStore, stage: Stage
+) -> None:
+    room = ChatService(event_store).create_room("alice", "Once", ("bob",))
+    url = stage.queues["room-events"]
+    first = room_batch(stage, logged(event_store, view_store, room.room_id))
+    for record in first["Records"]:
+        client("sqs").delete_message(QueueUrl=url, ReceiptHandle=record["receiptHandle"])
+
+    SqsFifoFeed(url).publish(logged(event_store, view_store, room.room_id))  # a projector retry
+
+    again = client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    assert again.get("Messages") is None
+
+
 def test_a_failed_delivery_holds_back_only_its_own_room_and_comes_back_soon(
     api: RecordingApi, event_store: DynamoEventStore, view_store: DynamoViewStore, stage: Stage
 ) -> None:
