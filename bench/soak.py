@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -328,11 +329,18 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--kind", action="store_true", help="without AWS's failure modes")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--keep", type=Path, help="run the stage on this folder and keep it (log, logs, journal)"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     modes = "off" if args.kind else "hostile"
 
-    with tempfile.TemporaryDirectory(prefix="soak-") as folder:
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    with (
+        nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory(prefix="soak-")
+    ) as folder:
         stage = Stage(Path(folder), modes)
         figures: list[int] = []
         try:
@@ -469,6 +477,7 @@ def count(
     reader: dict[str, Account],
 ) -> list[int]:
     lost = duplicated = garbled = 0
+    missed: list[str] = []
     for room, account in reader.items():
         logged = Counter(
             (event["data"]["text"], event["seq"])
@@ -485,6 +494,12 @@ def count(
         shown = Counter((m["text"], m["seq"]) for m in history(account, room))
         mine = {(text, seq) for text, (r, seq) in done.acked.items() if r == room}
         lost += len(mine - set(logged)) + len(mine - set(shown))
+        seq_of = {text: seq for text, seq in logged}
+        missed += [
+            f"{text!r} acknowledged as {seq}, in the log at {seq_of.get(text)}, "
+            f"in the history: {(text, seq) in shown}"
+            for text, seq in sorted(mine - set(logged) | mine - set(shown))
+        ]
         duplicated += sum(n - 1 for n in logged.values()) + sum(n - 1 for n in shown.values())
         duplicated += len(logged) - len({text for text, _ in logged})
     expected = expected_seqs(done)
@@ -509,6 +524,8 @@ def count(
     )
     played = ", ".join(f"{kind} {n}" for kind, n in sorted(stage.played().items()))
     print(f"  failures played by the stage: {played or 'none'}")
+    for line in missed[:10]:
+        print(f"  lost: {line}")
     for line in [line for tab in tabs for line in tab.disorder][:10]:
         print(f"  out of order: {line}")
     for error in done.errors:
