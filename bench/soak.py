@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 from botocore.exceptions import ClientError
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -48,7 +47,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from application.queries import CATCH_UP_MAX
 from local.chaos import load_struck
-from local.chat_client import sign_in
+from local.chat_client import cognito, sign_in
 from local.moto_process import ROOT, free_port
 from local.stage import STRUCK_FILE
 from local.stage_process import kill_all, start, wait_for_config
@@ -160,14 +159,9 @@ class Account:
 
 
 def sign_up(stage: Stage, user: str) -> None:
-    config = stage.config
-    boto3.client(
-        "cognito-idp",
-        endpoint_url=config["cognitoEndpoint"],
-        region_name=config["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    ).sign_up(ClientId=config["userPoolClientId"], Username=user, Password=PASSWORD)
+    cognito(stage.config).sign_up(
+        ClientId=stage.config["userPoolClientId"], Username=user, Password=PASSWORD
+    )
 
 
 def catch_up(account: Account, room: str, after: int) -> list[dict[str, Any]]:

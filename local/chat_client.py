@@ -44,15 +44,19 @@ GAP_WAIT = 1.5
 MAX_BACKOFF = 16
 
 
-def sign_in(config: dict[str, Any], user: str, password: str) -> str:
-    cognito = boto3.client(
+def cognito(config: dict[str, Any]) -> Any:
+    """The stage's Cognito, as a browser reaches it (through the gateway's pass-through)."""
+    return boto3.client(
         "cognito-idp",
         endpoint_url=config["cognitoEndpoint"],
         region_name=config["region"],
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-    answer = cognito.initiate_auth(
+
+
+def sign_in(config: dict[str, Any], user: str, password: str) -> str:
+    answer = cognito(config).initiate_auth(
         ClientId=config["userPoolClientId"],
         AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": user, "PASSWORD": password},

@@ -378,26 +378,26 @@ class Journal:
         killed meanwhile leaves the journal as it was); later changes go to the new file."""
         assert self.table is not None
         items = self.table.all_items()
-        partial = self.path.with_name(self.path.name + ".partial")
-        with partial.open("wb") as out:
-            for item in items:
-                out.write(_line(_image(item)))
-            out.flush()
-            os.fsync(out.fileno())  # on disk before it replaces the journal, or a crash has neither
-        self.close()
-        partial.replace(self.path)
-        _sync_folder(self.path.parent)
+        self._replace_with(_line(_image(item)) for item in items)
         self._out = self.path.open("ab")
         return len(items)
 
     def forget_table(self) -> None:
         """The table was deleted: so are its items, here as in DynamoDB (a table created again
         under the name starts empty)."""
-        self.close()
+        self._replace_with(())
         self.table = None
+
+    def _replace_with(self, lines: Iterable[bytes]) -> None:
+        """A new journal of these lines, on disk before it replaces the old one (or a crash
+        could leave neither)."""
         partial = self.path.with_name(self.path.name + ".partial")
         with partial.open("wb") as out:
+            for line in lines:
+                out.write(line)
+            out.flush()
             os.fsync(out.fileno())
+        self.close()
         partial.replace(self.path)
         _sync_folder(self.path.parent)
 

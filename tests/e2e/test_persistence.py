@@ -13,14 +13,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 
 from adapters.aws import client
 from adapters.event_codec import from_event_item, is_event_item
 from domain.events import MessageCreated
 from domain.ids import room_stream
-from local.chat_client import sign_in
+from local.chat_client import cognito, sign_in
 from local.stage import DEMO_USERS, LocalStage
 from local.stage_process import kill_all, stage_process
 from tests.e2e.support import api
@@ -30,14 +29,9 @@ DAVE = "Dave-password-1"
 
 def test_the_log_and_the_users_survive_a_restart(tmp_path: Path) -> None:
     with LocalStage(prefix="kept", state_dir=tmp_path) as first:
-        cognito = boto3.client(
-            "cognito-idp",
-            endpoint_url=first.config["cognitoEndpoint"],
-            region_name=first.config["region"],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
+        signed_up = cognito(first.config).sign_up(
+            ClientId=first.client_id, Username="dave", Password=DAVE
         )
-        signed_up = cognito.sign_up(ClientId=first.client_id, Username="dave", Password=DAVE)
         assert signed_up["UserConfirmed"] is True  # a local sign-up is confirmed at once
         first.sign_in("dave", DAVE)
         kept = {"name": "Kept", "members": ["dave"]}
