@@ -18,6 +18,12 @@ And moto deduplicates a FIFO message only against messages still in the queue: o
 was received and deleted, a retried send with the same deduplication id went through and was
 delivered again, after later messages of its group. SQS drops it for five minutes whatever became
 of the first (a projector retry depends on that: the soak saw frames out of order without it).
+
+Last, the server answers each request on a thread of its own, and moto's queue takes no lock but to
+append: a receive walked the set of received messages while a delete took one out of it, and failed
+with "Set changed size during iteration" (the broadcaster's batch with it), and a send landing
+between a delete's walk of the message list and its replacement of it would be lost. Every call
+that changes a queue's messages holds the queue's own lock (its long poll's wait lets go of it).
 """
 
 from __future__ import annotations
@@ -30,7 +36,11 @@ from typing import Any
 from moto.core.utils import unix_time
 from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS, Message, Queue, SQSBackend
 
-_FIFO_RECEIVE = threading.Lock()
+
+def _queue_lock(queue: Queue) -> threading.Condition:
+    """The condition moto appends under and long polls on; its lock is reentrant."""
+    lock: threading.Condition = queue._messages_lock
+    return lock
 
 
 def _in_group_order(receive_message: Callable[..., Any]) -> Callable[..., Any]:
@@ -38,9 +48,9 @@ def _in_group_order(receive_message: Callable[..., Any]) -> Callable[..., Any]:
         self: SQSBackend, queue_name: str, count: int, wait_seconds_timeout: int, *rest: Any
     ) -> Any:
         queue = self.get_queue(queue_name)
-        if not queue.fifo_queue:
-            return receive_message(self, queue_name, count, wait_seconds_timeout, *rest)
-        with _FIFO_RECEIVE:
+        with _queue_lock(queue):
+            if not queue.fifo_queue:
+                return receive_message(self, queue_name, count, wait_seconds_timeout, *rest)
             for message in [m for m in queue.pending_messages if m.visible]:
                 queue.pending_messages.discard(message)
             return receive_message(self, queue_name, count, 0, *rest)
@@ -85,9 +95,28 @@ def _deduplicated_for_five_minutes(add_message: Callable[..., None]) -> Callable
     return _add_message
 
 
+def _holding_the_queue(delete_message: Callable[..., None]) -> Callable[..., None]:
+    def locked_delete_message(self: Queue, *args: Any, **kwargs: Any) -> None:
+        with _queue_lock(self):
+            delete_message(self, *args, **kwargs)
+
+    return locked_delete_message
+
+
+def _holding_its_queue(change: Callable[..., None]) -> Callable[..., None]:
+    def locked_change(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> None:
+        with _queue_lock(self.get_queue(queue_name)):
+            change(self, queue_name, *args, **kwargs)
+
+    return locked_change
+
+
 SQS_PATCHES: tuple[tuple[Any, str, Callable[[Any], Any]], ...] = (
     (SQSBackend, "receive_message", _in_group_order),
     (SQSBackend, "is_message_valid_based_on_retention_period", _retention_read),
     (Queue, "add_message", _deduplicated_for_five_minutes),
+    (Queue, "delete_message", _holding_the_queue),
+    (SQSBackend, "change_message_visibility", _holding_its_queue),
+    (SQSBackend, "purge_queue", _holding_its_queue),
 )
 SQS_CALLED: tuple[tuple[Any, str], ...] = ((SQSBackend, "get_queue"),)

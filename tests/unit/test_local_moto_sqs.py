@@ -1,0 +1,101 @@
+"""The local SQS (local/moto_sqs.py) under a server that answers each call on a thread of its own:
+a call that changes a queue's messages waits for another one in progress, as SQS's are atomic.
+
+A stand-in message stops the call that reads it until the test lets it go, so the interleaving
+that would break moto is played every time, not by chance."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from moto.sqs.models import Message, Queue, SQSBackend
+
+from local.moto_sqs import SQS_PATCHES
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+
+class Stalling(Message):
+    """Stops the `stall_on`-th reader of its visibility until `go` is set."""
+
+    def __init__(self, message_id: str, stall_on: int) -> None:
+        super().__init__(message_id, message_id)
+        self.receipt_handle = f"handle-{message_id}"
+        sent_now(self)
+        self.reads, self.stall_on = 0, stall_on
+        self.reached, self.go = threading.Event(), threading.Event()
+
+    def _read(self) -> None:
+        self.reads += 1
+        if self.reads == self.stall_on:
+            self.reached.set()
+            self.go.wait(10)
+
+    @property
+    def visible(self) -> bool:
+        self._read()
+        return True
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Message:  # what a receive hands out
+        return message(self.id, self.group_id)
+
+
+@pytest.fixture(autouse=True)
+def patched(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for owner, name, wrap in SQS_PATCHES:
+        monkeypatch.setattr(owner, name, wrap(getattr(owner, name)))
+    yield
+
+
+def fifo_queue(name: str) -> tuple[SQSBackend, Queue]:
+    backend = SQSBackend(REGION, ACCOUNT)
+    return backend, backend.create_queue(name, FifoQueue="true")
+
+
+def sent_now(made: Message) -> None:
+    made.sent_timestamp = int(time.time() * 1000)  # type: ignore[assignment]  # moto: None until sent
+
+
+def message(message_id: str, group: str | None = None) -> Message:
+    made = Message(message_id, message_id)
+    made.receipt_handle, made.group_id = f"handle-{message_id}", group
+    sent_now(made)
+    return made
+
+
+def while_stalled(stalling: Stalling, first: threading.Thread, second: threading.Thread) -> None:
+    """`first` runs until it reads the stalling message; `second` is given its chance to run
+    then; then both finish."""
+    first.start()
+    assert stalling.reached.wait(10)
+    second.start()
+    second.join(0.3)  # it would run now, were nothing holding it
+    stalling.go.set()
+    first.join(10)
+    second.join(10)
+
+
+def test_a_receive_and_a_delete_of_one_fifo_queue_never_trip_over_each_other() -> None:
+    backend, queue = fifo_queue("room-events.fifo")
+    stalling = Stalling("pending", stall_on=1)
+    stalling.group_id = "room#a"
+    other = message("other", "room#b")
+    queue._messages += [stalling, other]
+    queue.pending_messages.update({stalling, other})  # both received before, both visible again
+    failures: list[Exception] = []
+
+    def receive() -> None:
+        try:
+            backend.receive_message(queue.name, 10, 0, 30)
+        except Exception as error:
+            failures.append(error)
+
+    receiving = threading.Thread(target=receive)
+    deleting = threading.Thread(target=queue.delete_message, args=("handle-other",))
+    while_stalled(stalling, receiving, deleting)
+
+    assert failures == []
+    assert other not in queue._messages
