@@ -118,6 +118,7 @@ async def run(work: Workload) -> list[Round]:
     watched = {**work.watched, "clients": os.getpid()}
     for rate in rates:
         current = Round(rate)
+        sent_at.clear()  # a late redelivery of an earlier round's message is not this round's
         before = {name: cpu_seconds(pid) for name, pid in watched.items()}
         began = time.perf_counter()
         for i in range(int(rate * seconds)):

@@ -73,9 +73,9 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from local.chaos import OFF, Chaos
+from local.moto_http import KeepAliveMotoServer
 from local.moto_sqs import SQS_CALLED, SQS_PATCHES
 from local.quiet_gc import keep_collections_quiet
 
@@ -757,7 +757,7 @@ def main(argv: list[str] | None = None) -> None:
         journal.own()
     install(journal, Chaos(throttle=args.throttle, transaction_conflict=args.transaction_conflict))
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server = KeepAliveMotoServer(args.port)
     server.start()
     keep_collections_quiet()
     host, port = server.get_host_and_port()

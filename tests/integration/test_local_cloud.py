@@ -1,8 +1,11 @@
 """The local moto server keeps DynamoDB's semantics where moto alone does not: transactions are
 all or nothing, and a query reads its own partition (moto reads the whole table). Its faster
-answers say exactly what moto's own would."""
+answers say exactly what moto's own would, on connections kept for the next call."""
 
 from __future__ import annotations
+
+import http.client
+import json
 
 import pytest
 from botocore.exceptions import ClientError
@@ -190,3 +193,23 @@ def test_the_stream_reader_names_the_shard_each_record_came_from(stage: Stage) -
     ]["Shards"]
 
     assert reader.shard_of(record["dynamodb"]["SequenceNumber"]) == shards[-1]["ShardId"]
+
+
+def test_the_server_keeps_a_connection_for_the_next_call_as_aws_does(moto_endpoint: str) -> None:
+    host, port = moto_endpoint.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    signed = {
+        "X-Amz-Target": "DynamoDB_20120810.ListTables",
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/"
+        "aws4_request, SignedHeaders=host, Signature=0",
+    }
+    answers = []
+    for _ in range(3):
+        connection.request("POST", "/", body="{}", headers=signed)
+        answer = connection.getresponse()
+        answers.append((answer.status, answer.getheader("Connection"), json.loads(answer.read())))
+        assert connection.sock is not None  # still open: the next request goes on it
+
+    assert [(status, closing) for status, closing, _ in answers] == [(200, None)] * 3
+    assert all("TableNames" in body for _, _, body in answers)
