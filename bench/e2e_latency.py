@@ -145,7 +145,32 @@ async def run(work: Workload) -> list[Round]:
     return rounds
 
 
-def report(round_: Round, clients: int, rooms: int, seconds: float, stage: str) -> None:
+# A fixed piece of pure-Python work (JSON of a chat-sized document, both ways), timed in the same
+# run: this shared VM's speed drifts by 2x from one day to the next, and CPU per message is only
+# comparable across runs as a multiple of it.
+REFERENCE_DOCUMENT = {
+    "type": "message.created",
+    "room_id": "r" * 30,
+    "seq": 12345,
+    "data": {"text": "hello " * 20, "attachments": [{"key": "k" * 40, "size": 1234}] * 3},
+    "members": [f"user{i:03d}" for i in range(10)],
+}
+
+
+def reference_ms() -> float:
+    """CPU milliseconds of the reference work, the median of five."""
+    times = []
+    for _ in range(5):
+        began = time.process_time()
+        for _ in range(2000):
+            json.loads(json.dumps(REFERENCE_DOCUMENT))
+        times.append(1000 * (time.process_time() - began))
+    return statistics.median(times)
+
+
+def report(
+    round_: Round, clients: int, rooms: int, seconds: float, stage: str, reference: float
+) -> None:
     print(
         f"e2e latency: {clients} clients in {rooms} rooms, {round_.rate:g} msg/s for {seconds:g} s"
         f", {stage} stage"
@@ -162,6 +187,11 @@ def report(round_: Round, clients: int, rooms: int, seconds: float, stage: str) 
         print(f"  deliveries/s      {len(round_.latencies) / seconds:6.1f}")
     cpu = ", ".join(f"{name} {value:.0f} ms" for name, value in round_.cpu_ms_per_message.items())
     print(f"  CPU per message: {cpu} (x rate = cores busy)")
+    total = sum(round_.cpu_ms_per_message.values())
+    print(
+        f"  CPU per message, all processes: {total:.0f} ms = {total / reference:.1f}x the "
+        f"reference work ({reference:.1f} ms on this machine in this run)"
+    )
 
 
 def main() -> None:
@@ -177,10 +207,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     rates = [float(rate) for rate in args.rates.split(",")]
+    reference = reference_ms()
     for modes in args.stages.split(","):
         rounds, rooms = measure(args.clients, args.rooms, rates, args.seconds, chaos.named(modes))
         for round_ in rounds:
-            report(round_, args.clients, rooms, args.seconds, modes)
+            report(round_, args.clients, rooms, args.seconds, modes, reference)
 
 
 def measure(
