@@ -40,21 +40,15 @@ def _aws_environment() -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_BINDING)))
 
 
-def client(service: str, endpoint_url: str | None = None, config: Config | None = None) -> Any:
-    """One client per service, endpoint, config and environment, kept for the process's life (a
-    Lambda instance reuses it; making one loads the service's model, tens of milliseconds); a
-    process that points the AWS variables elsewhere (a test's moto) gets new ones."""
-    return _client(service, endpoint_url, config, _aws_environment())
+def client(service: str) -> Any:
+    """One client per service and environment, kept for the process's life (a Lambda instance
+    reuses it); a process that points the AWS variables elsewhere (a test's moto) gets new ones."""
+    return _client(service, _aws_environment())
 
 
 @lru_cache(maxsize=64)
-def _client(
-    service: str, endpoint_url: str | None, config: Config | None, _: tuple[tuple[str, str], ...]
-) -> Any:
-    default = _S3_CONFIG if service == "s3" else CONFIG
-    return boto3.session.Session().client(
-        service, endpoint_url=endpoint_url, config=config or default
-    )
+def _client(service: str, _: tuple[tuple[str, str], ...]) -> Any:
+    return boto3.session.Session().client(service, config=_S3_CONFIG if service == "s3" else CONFIG)
 
 
 def table_name(env_var: str) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from adapters.aws import CONFIG, client
+from adapters.aws import CONFIG
 from application.fanout import Gone
 
 # A post that keeps failing (a connection throttled, its buffer full) fails the event after a
@@ -21,7 +22,9 @@ POST_CONFIG = CONFIG.merge(
 class ConnectionsApi:
     def __init__(self, endpoint_url: str, api: Any = None) -> None:
         # An explicit endpoint: the stage's own API (or the local gateway), never AWS_ENDPOINT_URL.
-        self.api = api or client("apigatewaymanagementapi", endpoint_url, POST_CONFIG)
+        self.api = api or boto3.session.Session().client(
+            "apigatewaymanagementapi", endpoint_url=endpoint_url, config=POST_CONFIG
+        )
 
     def post(self, connection_id: str, data: bytes) -> None:
         try:

@@ -116,14 +116,14 @@ async def run(work: Workload) -> list[Round]:
     users = list(sockets)
     rounds = []
     watched = {**work.watched, "clients": os.getpid()}
-    for rate in rates:
+    for number, rate in enumerate(rates):
         current = Round(rate)
         sent_at.clear()  # a late redelivery of an earlier round's message is not this round's
         before = {name: cpu_seconds(pid) for name, pid in watched.items()}
         began = time.perf_counter()
         for i in range(int(rate * seconds)):
             user = random.choice(users)
-            text = f"r{rate:g}-m{i}"
+            text = f"r{number}-{rate:g}-m{i}"
             sent_at[text] = time.perf_counter()
             frame = {"action": "send", "room_id": room_of[user], "text": text, "client_id": text}
             await sockets[user].send(json.dumps(frame))
@@ -145,9 +145,10 @@ async def run(work: Workload) -> list[Round]:
     return rounds
 
 
-# A fixed piece of pure-Python work (JSON of a chat-sized document, both ways), timed in the same
-# run: this shared VM's speed drifts by 2x from one day to the next, and CPU per message is only
-# comparable across runs as a multiple of it.
+# A fixed piece of work (JSON of a chat-sized document, both ways), timed in the same run before
+# and after the rounds: this shared VM's speed drifts by 2x from one day to the next, and CPU per
+# message compares across days only as a multiple of it (a rough one: the stage's CPU is mostly
+# interpreted code and system time, which need not drift alike).
 REFERENCE_DOCUMENT = {
     "type": "message.created",
     "room_id": "r" * 30,
@@ -207,9 +208,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     rates = [float(rate) for rate in args.rates.split(",")]
-    reference = reference_ms()
     for modes in args.stages.split(","):
+        before = reference_ms()
         rounds, rooms = measure(args.clients, args.rooms, rates, args.seconds, chaos.named(modes))
+        reference = (before + reference_ms()) / 2  # the machine's speed around these rounds
         for round_ in rounds:
             report(round_, args.clients, rooms, args.seconds, modes, reference)
 

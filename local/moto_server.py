@@ -776,7 +776,8 @@ def main(argv: list[str] | None = None) -> None:
         with _WRITES:
             journal.compact()  # a clean stop leaves the table's items, one line each
     server.stop()
-    sys.exit(0)
+    sys.stdout.flush()
+    os._exit(0)  # not waiting for the WSGI adapter's worker threads (a long poll's wait)
 
 
 if __name__ == "__main__":

@@ -213,3 +213,15 @@ def test_the_server_keeps_a_connection_for_the_next_call_as_aws_does(moto_endpoi
 
     assert [(status, closing) for status, closing, _ in answers] == [(200, None)] * 3
     assert all("TableNames" in body for _, _, body in answers)
+
+
+def test_s3_keeps_a_key_s_escapes_and_a_metadata_name_s_underscores_as_s3_does(
+    stage: Stage,
+) -> None:
+    s3, bucket = client("s3"), stage.buckets["files"]
+    s3.put_object(Bucket=bucket, Key="a%41 what?.txt", Body=b"x", Metadata={"my_key": "v"})
+
+    listed = [item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert listed == ["a%41 what?.txt"]
+    head = s3.head_object(Bucket=bucket, Key="a%41 what?.txt")
+    assert head["Metadata"] == {"my_key": "v"}
