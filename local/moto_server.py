@@ -756,7 +756,6 @@ def main(argv: list[str] | None = None) -> None:
     if journal is not None:
         journal.own()
     install(journal, Chaos(throttle=args.throttle, transaction_conflict=args.transaction_conflict))
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = KeepAliveMotoServer(args.port)
     server.start()
     keep_collections_quiet()

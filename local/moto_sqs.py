@@ -95,28 +95,33 @@ def _deduplicated_for_five_minutes(add_message: Callable[..., None]) -> Callable
     return _add_message
 
 
-def _holding_the_queue(delete_message: Callable[..., None]) -> Callable[..., None]:
-    def locked_delete_message(self: Queue, *args: Any, **kwargs: Any) -> None:
-        with _queue_lock(self):
-            delete_message(self, *args, **kwargs)
+def _holding(queue_of: Callable[..., Queue]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A patch that runs a method under the lock of the queue `queue_of` finds from its call."""
 
-    return locked_delete_message
+    def patch(method: Callable[..., Any]) -> Callable[..., Any]:
+        def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with _queue_lock(queue_of(self, *args, **kwargs)):
+                return method(self, *args, **kwargs)
+
+        return locked
+
+    return patch
 
 
-def _holding_its_queue(change: Callable[..., None]) -> Callable[..., None]:
-    def locked_change(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> None:
-        with _queue_lock(self.get_queue(queue_name)):
-            change(self, queue_name, *args, **kwargs)
+def _itself(queue: Queue, *_: Any, **__: Any) -> Queue:
+    return queue
 
-    return locked_change
+
+def _named(backend: SQSBackend, queue_name: str, *_: Any, **__: Any) -> Queue:
+    return backend.get_queue(queue_name)
 
 
 SQS_PATCHES: tuple[tuple[Any, str, Callable[[Any], Any]], ...] = (
     (SQSBackend, "receive_message", _in_group_order),
     (SQSBackend, "is_message_valid_based_on_retention_period", _retention_read),
     (Queue, "add_message", _deduplicated_for_five_minutes),
-    (Queue, "delete_message", _holding_the_queue),
-    (SQSBackend, "change_message_visibility", _holding_its_queue),
-    (SQSBackend, "purge_queue", _holding_its_queue),
+    (Queue, "delete_message", _holding(_itself)),
+    (SQSBackend, "change_message_visibility", _holding(_named)),
+    (SQSBackend, "purge_queue", _holding(_named)),
 )
 SQS_CALLED: tuple[tuple[Any, str], ...] = ((SQSBackend, "get_queue"),)

@@ -19,24 +19,19 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 class Stalling(Message):
-    """Stops the `stall_on`-th reader of its visibility until `go` is set."""
+    """Stops the first reader of its visibility until `go` is set."""
 
-    def __init__(self, message_id: str, stall_on: int) -> None:
+    def __init__(self, message_id: str) -> None:
         super().__init__(message_id, message_id)
         self.receipt_handle = f"handle-{message_id}"
         sent_now(self)
-        self.reads, self.stall_on = 0, stall_on
         self.reached, self.go = threading.Event(), threading.Event()
-
-    def _read(self) -> None:
-        self.reads += 1
-        if self.reads == self.stall_on:
-            self.reached.set()
-            self.go.wait(10)
 
     @property
     def visible(self) -> bool:
-        self._read()
+        if not self.reached.is_set():
+            self.reached.set()
+            self.go.wait(10)
         return True
 
     def __deepcopy__(self, memo: dict[int, object]) -> Message:  # what a receive hands out
@@ -80,7 +75,7 @@ def while_stalled(stalling: Stalling, first: threading.Thread, second: threading
 
 def test_a_receive_and_a_delete_of_one_fifo_queue_never_trip_over_each_other() -> None:
     backend, queue = fifo_queue("room-events.fifo")
-    stalling = Stalling("pending", stall_on=1)
+    stalling = Stalling("pending")
     stalling.group_id = "room#a"
     other = message("other", "room#b")
     queue._messages += [stalling, other]
