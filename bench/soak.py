@@ -15,8 +15,8 @@ Once quiet, it counts, and prints, last line
 `soak: <acked> acked, <lost> lost, <dup> duplicated, <ooo> out of order, drift <d>`:
 - lost: acknowledged messages missing from the log, from the history view, or at another seq;
 - duplicated: messages in the log or the history more than once;
-- out of order: frames a socket got (the first time: a client drops a repeated seq) after a
-  higher seq of the same room on the same connection;
+- out of order: frames a socket got after a higher seq of the same room on the same connection,
+  for a seq its tab had not got yet (a client drops a seq it has, by frame or catch-up);
 - gaps: seqs a connection skipped between two it got, and acknowledged seqs a tab never got
   (by frame or catch-up);
 - drift: rows `chat replay --local --dry-run` finds different from the log, once quiet.
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import subprocess
@@ -46,6 +47,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.sync.client import ClientConnection, connect
 
 from application.queries import CATCH_UP_MAX
+from local import delivery_trace
 from local.chaos import load_struck
 from local.chat_client import cognito, sign_in
 from local.moto_process import ROOT, free_port
@@ -227,7 +229,7 @@ class Tab(threading.Thread):
             room, seq = frame.get("room_id"), frame.get("seq")
             if room not in self.got or not isinstance(seq, int):
                 continue  # typing, an ack
-            if seq in segment[room]:
+            if seq in segment[room] or seq in self.got[room]:  # a client drops what it has
                 self.repeated += 1
                 continue
             if frame.get("type") == "message.created":
@@ -324,7 +326,9 @@ def main() -> None:
     parser.add_argument("--kind", action="store_true", help="without AWS's failure modes")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--keep", type=Path, help="run the stage on this folder and keep it (log, logs, journal)"
+        "--keep",
+        type=Path,
+        help="run the stage on this folder and keep it (log, logs, journal, delivery trace)",
     )
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -332,6 +336,8 @@ def main() -> None:
 
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
+        # The stages it starts record how room events travel (local/delivery_trace.py).
+        os.environ[delivery_trace.ENV] = str(args.keep.resolve() / "delivery.jsonl")
     with (
         nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory(prefix="soak-")
     ) as folder:
@@ -522,6 +528,8 @@ def count(
         print(f"  lost: {line}")
     for line in [line for tab in tabs for line in tab.disorder][:10]:
         print(f"  out of order: {line}")
+    if out_of_order and os.environ.get(delivery_trace.ENV):
+        print(f"  how each room event travelled: {os.environ[delivery_trace.ENV]}")
     for error in done.errors:
         print(f"  a sender stopped: {error}")
     accounts = {tab.account.user: tab.account for tab in tabs}.values()

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from domain.limits import MAX_MESSAGE_BYTES
 from local.chaos import OFF, Chaos
+from local.delivery_trace import TRACE, frame_position
 from local.request_body import body_within
 from local.websocket_api import Outbox
 
@@ -49,6 +50,8 @@ class ConnectionsApi:
             return JSONResponse(
                 {"message": "Gone"}, status_code=410, headers={"x-amzn-ErrorType": "GoneException"}
             )
+        if TRACE.path is not None:
+            TRACE.record("queued", connection=connection_id, **frame_position(data))
         return Response(status_code=200)
 
     def _refusing(self, connection_id: str) -> bool:

@@ -23,6 +23,7 @@ from adapters.aws import client
 from adapters.batching import SQS_BATCH, chunks
 from components.topology import BUS_RULES, STREAM_MAPPINGS, BusRule, QueueMapping, StreamMapping
 from local.chaos import OFF, Chaos
+from local.delivery_trace import TRACE, frame_position
 from local.streams import StreamReader
 
 CONCURRENT_INVOCATIONS = 8
@@ -456,18 +457,26 @@ class QueuePump:
             return False
         if len(messages) == self.mapping.batch_size:
             self.wake.set()  # there may be more: another poller takes the next batch meanwhile
+        TRACE.record("received", queue=self.mapping.queue, messages=list(map(_traced, messages)))
         try:
             answer = self.invoke(self.lambda_event(messages))
-        except Exception:
+        except Exception as error:
             log.exception("queue pump: %s failed on a batch", self.mapping.function)
+            TRACE.record(
+                "invocation_failed", ids=[m["MessageId"] for m in messages], error=str(error)
+            )
             return True
         failed = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
+        TRACE.record("invoked", failed=sorted(failed))
         done = [m for m in messages if m["MessageId"] not in failed]
         for some in chunks(done, SQS_BATCH):
             entries = [
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(some)
             ]
-            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            deleted = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            TRACE.record(
+                "deleted", ids=[m["MessageId"] for m in some], failed=(deleted or {}).get("Failed")
+            )
         return True
 
     def lambda_event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -488,6 +497,16 @@ class QueuePump:
                 for m in messages
             ]
         }
+
+
+def _traced(message: dict[str, Any]) -> dict[str, Any]:
+    attributes = message.get("Attributes", {})
+    return {
+        "id": message["MessageId"],
+        "group": attributes.get("MessageGroupId"),
+        "receives": attributes.get("ApproximateReceiveCount"),
+        **frame_position(message["Body"]),
+    }
 
 
 def _event_of(message: dict[str, Any]) -> dict[str, Any] | None:
