@@ -1,6 +1,7 @@
 """Amazon Cognito user pools' public API, as a browser reaches it: a pass-through to the local
 pool (moto) that lets through only the calls a public app client may make (the rest needs IAM
-credentials), refuses bodies over 1 MB, and confirms every sign-up at once, as a pool with an
+credentials), named by exactly one `X-Amz-Target` and forwarded with that header and the body
+alone, refuses bodies over 1 MB, and confirms every sign-up at once, as a pool with an
 auto-confirming pre-sign-up trigger does. Sign-ups are handed to `on_sign_up` so that the users
 survive a restart (Cognito never gives a password back)."""
 
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from local.request_body import body_within
 
 MAX_COGNITO_BODY_BYTES = 1024 * 1024
+AMZ_JSON = "application/x-amz-json-1.1"
 
 SignUps = Callable[[str, str, list[dict[str, str]]], None]
 
@@ -49,7 +51,13 @@ class Cognito:
     async def handle(self, request: Request) -> Response:
         """Cognito's API, passed through to the local pool; sign-ups are remembered so that the
         users survive a restart (Cognito never gives a password back)."""
-        target = request.headers.get("x-amz-target", "")
+        targets = request.headers.getlist("x-amz-target")
+        if len(targets) != 1:  # the check and the pool must read the same one
+            return JSONResponse(
+                {"__type": "InvalidParameterException", "message": "one X-Amz-Target, please"},
+                status_code=400,
+            )
+        (target,) = targets
         if target not in COGNITO_PUBLIC_TARGETS:
             return JSONResponse(
                 {"__type": "NotAuthorizedException", "message": f"{target} needs credentials"},
@@ -61,9 +69,8 @@ class Cognito:
                 {"__type": "InvalidParameterException", "message": "request too large"},
                 status_code=400,
             )
-        headers = {
-            k: v for k, v in request.headers.items() if k.lower() not in {"host", "content-length"}
-        }
+        # Only what was checked goes on: nothing else of the caller's reaches the pool.
+        headers = {"X-Amz-Target": target, "Content-Type": AMZ_JSON}
         answer = await run_in_threadpool(
             requests.post, self.upstream + "/", data=body, headers=headers, timeout=30
         )

@@ -3,6 +3,7 @@ and sign-ups are confirmed and remembered; against a stand-in for the local pool
 
 from __future__ import annotations
 
+import http.client
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -142,3 +143,41 @@ def test_without_a_sign_up_hook_the_pools_answer_is_passed_unchanged() -> None:
         response = endpoint.call("SignUp", SIGN_UP)
 
         assert response.json() == {"UserConfirmed": False, "UserSub": "sub-1"}
+
+
+def test_a_second_target_header_smuggling_an_admin_call_is_refused_before_the_pool(
+    endpoint: Endpoint,
+) -> None:
+    host = endpoint.url.removeprefix("http://").removesuffix("/cognito")
+    connection = http.client.HTTPConnection(host, timeout=5)
+    body = json.dumps({"UserPoolId": "p1", "Username": "alice", "Password": "Mine-123456"})
+    connection.putrequest("POST", "/cognito")
+    connection.putheader("X-Amz-Target", TARGET + "InitiateAuth")
+    connection.putheader("X-Amz-Target", TARGET + "AdminSetUserPassword")
+    connection.putheader("Content-Type", AMZ_JSON)
+    connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders(body.encode())
+    response = connection.getresponse()
+
+    assert response.status == 400
+    assert json.loads(response.read())["__type"] == "InvalidParameterException"
+    assert endpoint.pool.received == []
+
+
+def test_only_the_checked_target_and_the_body_reach_the_pool(endpoint: Endpoint) -> None:
+    requests.post(
+        endpoint.url,
+        data=b"{}",
+        headers={
+            "X-Amz-Target": TARGET + "GetUser",
+            "Content-Type": AMZ_JSON,
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIA/x",
+            "X-Forwarded-For": "10.0.0.1",
+        },
+        timeout=5,
+    )
+
+    ((headers, _),) = endpoint.pool.received
+    assert headers["x-amz-target"] == TARGET + "GetUser"
+    assert "authorization" not in headers
+    assert "x-forwarded-for" not in headers
