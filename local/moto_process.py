@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 from local.chaos import OFF, Chaos
 
 ROOT = Path(__file__).resolve().parents[1]
+COGNITO_KEY_FILE = "cognito-key.json"
+CREDENTIALS_FILE = "aws-credentials.json"
+COGNITO_KEY_ENV = "CHAT_LOCAL_COGNITO_KEY"  # the file of the key the local pools sign with
 AWS_VARIABLES = (
     "AWS_ENDPOINT_URL",
     "AWS_ACCESS_KEY_ID",
@@ -47,11 +53,16 @@ DYNAMODB_VARIABLES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_ST
 
 
 def _start(
-    port: int, journal: tuple[Path, str] | None = None, chaos: Chaos = OFF
+    port: int,
+    journal: tuple[Path, str] | None = None,
+    chaos: Chaos = OFF,
+    cognito_key: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     options = []
     if journal:
         options = ["--journal", str(journal[0].resolve()), "--journal-table", journal[1]]
+    if cognito_key:
+        options += ["--cognito-key", str(cognito_key.resolve())]
     if chaos.throttle:
         options += ["--throttle", str(chaos.throttle)]
     if chaos.transaction_conflict:
@@ -77,8 +88,9 @@ def moto_server(
     dynamodb_apart: bool = False,
     journal: tuple[Path, str] | None = None,
     chaos: Chaos = OFF,
+    secrets_folder: Path | None = None,
 ) -> Iterator[str]:
-    """Run a moto server and point this process's boto3 at it (AWS_ENDPOINT_URL and test
+    """Run a moto server and point this process's boto3 at it (AWS_ENDPOINT_URL and the stage's
     credentials) for the duration; everything is restored and the servers stopped on exit.
 
     `dynamodb_apart` runs DynamoDB and its streams in a second moto process (reached through
@@ -89,37 +101,71 @@ def moto_server(
     every change written before it is acknowledged (local/moto_server.py, `Journal`); the table
     gets the file's items when it is created, and the file is compacted when the server stops.
 
-    `chaos`: the server that serves DynamoDB throttles and cancels transactions at its rates."""
+    `chaos`: the server that serves DynamoDB throttles and cancels transactions at its rates.
+
+    `secrets_folder` keeps what must not be guessed: the AWS credentials (random, where moto's
+    are the well-known `testing`, so nobody else signs an upload policy or a URL the stage
+    checks) and the Cognito pools' signing key (never moto's bundled one; local/moto_cognito.py),
+    each made the first time; without it they are made for this run alone. `COGNITO_KEY_ENV`
+    names the key's file meanwhile, for tests that mint tokens as the pool would."""
     port = port or free_port()
-    servers = {
-        f"http://127.0.0.1:{port}": _start(
-            port, *((None, OFF) if dynamodb_apart else (journal, chaos))
+    with ExitStack() as cleanup:
+        folder = secrets_folder or Path(cleanup.enter_context(TemporaryDirectory("-moto")))
+        key_file = folder / COGNITO_KEY_FILE
+        servers = {
+            f"http://127.0.0.1:{port}": _start(
+                port, *((None, OFF) if dynamodb_apart else (journal, chaos)), key_file
+            )
+        }
+        url = next(iter(servers))
+        endpoints = {"AWS_ENDPOINT_URL": url}
+        if dynamodb_apart:
+            apart = free_port()
+            servers[f"http://127.0.0.1:{apart}"] = _start(apart, journal, chaos)
+            endpoints |= dict.fromkeys(DYNAMODB_VARIABLES, f"http://127.0.0.1:{apart}")
+        saved = {
+            name: os.environ.get(name)
+            for name in (*AWS_VARIABLES, *DYNAMODB_VARIABLES, COGNITO_KEY_ENV)
+        }
+        for name in DYNAMODB_VARIABLES:
+            os.environ.pop(name, None)
+        os.environ.update(
+            **endpoints,
+            **credentials(folder / CREDENTIALS_FILE),
+            AWS_DEFAULT_REGION="us-east-1",
         )
+        os.environ[COGNITO_KEY_ENV] = str(key_file)
+        try:
+            for server_url, server in servers.items():
+                _wait_until_up(server_url, server)
+            yield url
+        finally:
+            for server in servers.values():
+                _stop(server)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def credentials(path: Path) -> dict[str, str]:
+    """The AWS credentials kept in `path` (readable by its owner only), made the first time."""
+    if path.exists():
+        kept: dict[str, str] = json.loads(path.read_text())
+        return kept
+    made = {
+        "AWS_ACCESS_KEY_ID": "LOCAL" + secrets.token_hex(8).upper(),
+        "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
     }
-    url = next(iter(servers))
-    endpoints = {"AWS_ENDPOINT_URL": url}
-    if dynamodb_apart:
-        apart = free_port()
-        servers[f"http://127.0.0.1:{apart}"] = _start(apart, journal, chaos)
-        endpoints |= dict.fromkeys(DYNAMODB_VARIABLES, f"http://127.0.0.1:{apart}")
-    saved = {name: os.environ.get(name) for name in (*AWS_VARIABLES, *DYNAMODB_VARIABLES)}
-    for name in DYNAMODB_VARIABLES:
-        os.environ.pop(name, None)
-    os.environ.update(
-        **endpoints,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
-    try:
-        for server_url, server in servers.items():
-            _wait_until_up(server_url, server)
-        yield url
-    finally:
-        for server in servers.values():
-            _stop(server)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    write_secret(path, json.dumps(made))
+    return made
+
+
+def write_secret(path: Path, text: str) -> None:
+    """Replace `path` whole with `text`, readable and writable by its owner only."""
+    partial = path.with_suffix(".partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(text)
+    partial.replace(path)

@@ -30,8 +30,11 @@ The patches are written against moto 5.2 (pyproject.toml pins it): `PATCHES` lis
 attribute they call, is still there, failing with one message naming all that is missing before
 anything is patched.
 
+Its Cognito pools sign tokens with a key of the stage's (local/moto_cognito.py), never with the
+one moto ships: `--cognito-key FILE` keeps it in FILE, made there the first time.
+
 Run: `python -m local.moto_server --port 5000 [--journal FILE --journal-table NAME]
-[--throttle RATE] [--transaction-conflict RATE]` (binds 127.0.0.1).
+[--throttle RATE] [--transaction-conflict RATE] [--cognito-key FILE]` (binds 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from typing import IO, Any
 import jsonpath_ng.ext
 import moto
 import moto.core.responses
+from joserfc import jwk
 from moto import backends
 from moto.core.serialize import BaseJSONSerializer
 from moto.dynamodb.comparisons import get_filter_expression
@@ -75,6 +79,7 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
 from local.chaos import OFF, Chaos
+from local.moto_cognito import cognito_patches, signing_key
 from local.moto_http import KeepAliveMotoServer
 from local.moto_sqs import SQS_CALLED, SQS_PATCHES
 from local.quiet_gc import keep_collections_quiet
@@ -721,13 +726,18 @@ def check(targets: Iterable[tuple[Any, str]]) -> None:
         )
 
 
-def install(journal: Journal | None = None, chaos: Chaos = OFF) -> None:
-    """Patch moto's DynamoDB backend in this process (the server's, never a client's), with the
-    journal's hooks when there is one and throttling when `chaos` asks for it; nothing is patched
-    unless every target of them all is there."""
-    check(targets((*PATCHES, *JOURNAL_PATCHES, *CHAOS_PATCHES)))
+def install(
+    journal: Journal | None = None, chaos: Chaos = OFF, cognito_key: jwk.RSAKey | None = None
+) -> None:
+    """Patch moto in this process (the server's, never a client's), with the journal's hooks when
+    there is one, throttling when `chaos` asks for it, and Cognito signing with `cognito_key` (a
+    fresh key when none is given: never moto's own); nothing is patched unless every target of
+    them all is there."""
+    signing = cognito_patches(cognito_key or signing_key(None))
+    check(targets((*PATCHES, *JOURNAL_PATCHES, *CHAOS_PATCHES, *signing)))
     chosen = (
         *PATCHES,
+        *signing,
         *(JOURNAL_PATCHES if journal else ()),
         *(CHAOS_PATCHES if chaos.throttle else ()),
     )
@@ -749,13 +759,20 @@ def main(argv: list[str] | None = None) -> None:
         default=0.0,
         help="share of TransactWriteItems cancelled by a conflict",
     )
+    parser.add_argument(
+        "--cognito-key", type=Path, help="the pools' signing key (JWK), made there if missing"
+    )
     args = parser.parse_args(argv)
     if bool(args.journal) != bool(args.journal_table):
         parser.error("--journal and --journal-table go together")
     journal = Journal(args.journal, args.journal_table) if args.journal else None
     if journal is not None:
         journal.own()
-    install(journal, Chaos(throttle=args.throttle, transaction_conflict=args.transaction_conflict))
+    install(
+        journal,
+        Chaos(throttle=args.throttle, transaction_conflict=args.transaction_conflict),
+        signing_key(args.cognito_key),
+    )
     server = KeepAliveMotoServer(args.port)
     server.start()
     keep_collections_quiet()

@@ -90,7 +90,12 @@ class LocalStage:
             (self.state.events_log, physical_name(self.prefix, EVENTS)) if self.state else None
         )
         moto_url = self._exit.enter_context(
-            moto_server(dynamodb_apart=True, journal=journal, chaos=self.chaos)
+            moto_server(
+                dynamodb_apart=True,
+                journal=journal,
+                chaos=self.chaos,
+                secrets_folder=self.state.folder if self.state else None,
+            )
         )
         stage = provision(self.prefix)
         cognito = client("cognito-idp")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import os
 import time
@@ -25,7 +24,7 @@ from local import connections_api, http_api, websocket_api
 from local.chaos import HOSTILE
 from local.stage import LocalStage
 from tests.e2e.support import api, token
-from tests.integration.conftest import MOTO_KEY
+from tests.integration.conftest import motos_bundled_key, pool_key
 
 
 @pytest.fixture(scope="module")
@@ -355,7 +354,7 @@ def minted(stage: LocalStage, key: Any = None, **claims: Any) -> str:
         **claims,
     }
     if key is None:
-        key = jwt.PyJWK(json.loads(gzip.decompress(MOTO_KEY.read_bytes()))).key
+        key = pool_key()
     return jwt.encode(body, key, algorithm="RS256", headers={"kid": "dummy"})
 
 
@@ -363,10 +362,11 @@ def minted(stage: LocalStage, key: Any = None, **claims: Any) -> str:
     "claims",
     [
         {"key": rsa.generate_private_key(public_exponent=65537, key_size=2048)},  # forged
+        {"key": motos_bundled_key()},  # anyone with moto installed has it
         {"iat": 1_000, "exp": 2_000},  # expired
         {"aud": "another-app"},  # wrong client
     ],
-    ids=["forged", "expired", "wrong-client"],
+    ids=["forged", "motos-bundled-key", "expired", "wrong-client"],
 )
 def test_a_bad_token_is_refused_on_http_and_websocket(
     stage: LocalStage, claims: dict[str, Any]

@@ -6,11 +6,16 @@ reach AWS; nothing is patched in the test process.
 
 from __future__ import annotations
 
+import gzip
+import json
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import jwt
 import moto.cognitoidp
 import pytest
 
@@ -18,7 +23,7 @@ from adapters.aws import client
 from adapters.event_store import DynamoEventStore
 from adapters.tokens import CognitoVerifier
 from adapters.view_store import DynamoViewStore
-from local.moto_process import moto_server
+from local.moto_process import COGNITO_KEY_ENV, moto_server
 from local.provision import Stage, provision
 
 
@@ -49,6 +54,17 @@ def view_store(stage: Stage) -> DynamoViewStore:
 
 PASSWORD = "Correct-horse-9"
 MOTO_KEY = Path(moto.cognitoidp.__file__).parent / "resources" / "jwks-private.json.gz"
+
+
+def motos_bundled_key() -> Any:
+    """The private key moto ships in its package: anyone has it, so no local pool signs with it."""
+    return jwt.PyJWK(json.loads(gzip.decompress(MOTO_KEY.read_bytes()))).key
+
+
+def pool_key() -> Any:
+    """The private key the local pools sign with (local/moto_cognito.py), to mint tokens as the
+    pool would."""
+    return jwt.PyJWK(json.loads(Path(os.environ[COGNITO_KEY_ENV]).read_text())).key
 
 
 @dataclass

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import time
 from typing import Any
 
@@ -12,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters.tokens import InvalidToken
-from tests.integration.conftest import MOTO_KEY, Pool
+from tests.integration.conftest import Pool, motos_bundled_key, pool_key
 
 
 def minted(pool: Pool, key: Any = None, **claims: Any) -> str:
@@ -30,7 +28,7 @@ def minted(pool: Pool, key: Any = None, **claims: Any) -> str:
     }
     body = {k: v for k, v in body.items() if v is not None}
     if key is None:
-        key = jwt.PyJWK(json.loads(gzip.decompress(MOTO_KEY.read_bytes()))).key
+        key = pool_key()
     return jwt.encode(body, key, algorithm="RS256", headers={"kid": "dummy"})
 
 
@@ -62,9 +60,12 @@ def test_a_token_that_fails_a_check_is_refused(
         pool.verifier.verify(minted(pool, **claims))
 
 
-def test_a_token_signed_by_anyone_but_the_pool_is_refused(pool: Pool) -> None:
-    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
+@pytest.mark.parametrize(
+    "forger",
+    [rsa.generate_private_key(public_exponent=65537, key_size=2048), motos_bundled_key()],
+    ids=["a key of its own", "the key moto ships"],
+)
+def test_a_token_signed_by_anyone_but_the_pool_is_refused(pool: Pool, forger: Any) -> None:
     with pytest.raises(InvalidToken, match="not valid"):
         pool.verifier.verify(minted(pool, key=forger))
 

@@ -67,7 +67,12 @@ def signed_form(secret: str = SECRET, content_type: str | None = "image/png") ->
     return fields
 
 
-def upload(base: str, fields: dict[str, str], data: bytes = b"png", bucket: str = "files") -> Any:
+def upload(
+    base: str,
+    fields: dict[str, str] | list[tuple[str, str]],
+    data: bytes = b"png",
+    bucket: str = "files",
+) -> Any:
     files = {"file": ("f1.png", data)}
     return requests.post(f"{base}/{bucket}", data=fields, files=files, timeout=5)
 
@@ -128,6 +133,40 @@ def test_a_file_or_bucket_outside_the_policy_is_refused(
     response = upload(base, signed_form(), data, bucket_name)
 
     assert (response.status_code, error_code(response)) == (status, code)
+    assert bucket.put == []
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [("content-type", "text/html"), ("Key", "rooms/elsewhere/f1"), ("POLICY", "e30=")],
+    ids=["a second type", "a second key", "a second policy"],
+)
+def test_a_field_given_twice_in_any_case_is_refused_and_nothing_is_put(
+    base: str, bucket: Bucket, extra: tuple[str, str]
+) -> None:
+    """Whichever of the two the checks read, the other could be stored: an HTML page where an
+    image was signed for, a file in a room the uploader is not in."""
+    response = upload(base, [*signed_form().items(), extra])
+
+    assert (response.status_code, error_code(response)) == (400, "InvalidArgument")
+    assert bucket.put == []
+
+
+def test_field_names_are_read_case_insensitively_as_s3_reads_them(
+    base: str, bucket: Bucket
+) -> None:
+    fields = {name.title(): value for name, value in signed_form().items()}
+
+    assert upload(base, fields).status_code == 204
+    assert (bucket.put[0]["Key"], bucket.put[0]["ContentType"]) == (KEY, "image/png")
+
+
+def test_a_form_without_a_key_is_refused_as_s3_refuses_it(base: str, bucket: Bucket) -> None:
+    fields = {name: value for name, value in signed_form().items() if name != "key"}
+
+    response = upload(base, fields)
+
+    assert (response.status_code, error_code(response)) == (400, "InvalidArgument")
     assert bucket.put == []
 
 

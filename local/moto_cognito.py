@@ -1,0 +1,58 @@
+"""moto's Cognito, signing with a key of the stage's own.
+
+moto signs every pool's tokens with one RSA key shipped inside its package, and serves the
+matching public key as each pool's JWKS: anyone with moto installed could sign a token for any
+user, and the local stage would take it. Here the pools sign with a key made for the stage (kept in
+its state folder, so tokens survive a restart; made afresh for a server without one), and the JWKS
+serves that key's public half alone, so a token signed with moto's key fails the signature check.
+moto names its key "dummy" in every token's header, and so the stage's key is named too."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from joserfc import jwk
+from moto.cognitoidp.models import CognitoIdpUserPool
+from moto.cognitoidp.responses import CognitoIdpJsonWebKeyResponse
+
+from local.moto_process import write_secret
+
+KEY_ID = "dummy"  # the kid moto writes into every token's header
+KEY_BITS = 2048
+
+
+def signing_key(path: Path | None) -> jwk.RSAKey:
+    """The key in `path`, made (and kept there, readable by its owner only) when there is none;
+    a fresh one when no path is given."""
+    if path is not None and path.exists():
+        return jwk.RSAKey.import_key(json.loads(path.read_text()))
+    key = jwk.RSAKey.generate_key(KEY_BITS, parameters={"kid": KEY_ID, "alg": "RS256"})
+    if path is not None:
+        write_secret(path, json.dumps(key.as_dict(private=True)))
+    return key
+
+
+def public_jwks(key: jwk.RSAKey) -> bytes:
+    public = {**key.as_dict(private=False), "kid": KEY_ID, "alg": "RS256", "use": "sig"}
+    return json.dumps({"keys": [public]}).encode()
+
+
+def _signing_with(key: jwk.RSAKey) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def patch(init: Callable[..., None]) -> Callable[..., None]:
+        def __init__(self: CognitoIdpUserPool, *args: Any, **kwargs: Any) -> None:
+            init(self, *args, **kwargs)
+            self.json_web_key = key
+
+        return __init__
+
+    return patch
+
+
+def cognito_patches(key: jwk.RSAKey) -> tuple[tuple[Any, str, Callable[[Any], Any]], ...]:
+    return (
+        (CognitoIdpUserPool, "__init__", _signing_with(key)),
+        (CognitoIdpJsonWebKeyResponse, "json_web_key", lambda _: public_jwks(key)),
+    )
