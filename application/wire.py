@@ -28,6 +28,11 @@ def assigned(kind: type[msgspec.Struct]) -> tuple[str, ...]:
     return tuple(getattr(kind, "ASSIGNED", ()))
 
 
+# What decoding a client's JSON raises: malformed text, or text nested deeper than the decoder
+# recurses (a 32 KB frame can nest 16,000 levels).
+MALFORMED = (msgspec.DecodeError, RecursionError)
+
+
 def union_of(kinds: Iterable[type[msgspec.Struct]]) -> Any:
     return reduce(or_, kinds)
 
@@ -61,7 +66,7 @@ class FrameDecoder:
     def decode(self, raw: str | bytes) -> Any:
         try:
             frame = self.decoder.decode(raw)
-        except msgspec.DecodeError as error:  # malformed JSON, or a frame of no known shape
+        except MALFORMED as error:  # malformed JSON, or a frame of no known shape
             raise InvalidInput(f"not a valid frame: {error}") from error
         refused = (
             set(assigned(type(frame))) & _object(raw, "a frame").keys()
@@ -101,7 +106,7 @@ def field_types(kind: type[msgspec.Struct]) -> dict[str, Any]:
 def _object(raw: str | bytes | None, what: str) -> dict[str, Any]:
     try:
         found = msgspec.json.decode(raw or b"{}")
-    except msgspec.DecodeError as error:
+    except MALFORMED as error:
         raise InvalidJson(f"{what} is not valid JSON") from error
     if not isinstance(found, dict):
         raise InvalidInput(f"{what} is not valid: expected a JSON object")

@@ -163,7 +163,7 @@ def internal_error(connection_id: str) -> str:
 def _action(text: str) -> str:
     try:
         body = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON API Gateway can select a route by
         return "$default"
     action = body.get("action") if isinstance(body, dict) else None
     return (

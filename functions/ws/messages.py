@@ -94,7 +94,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def client_id_of(body: str) -> str:
     try:
         found = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except wire.MALFORMED:
         return ""
     return str(found.get("client_id", "")) if isinstance(found, dict) else ""
 

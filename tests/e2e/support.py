@@ -31,3 +31,9 @@ def api(
     )
     assert response.status_code < 300, response.text
     return response.json()
+
+
+def upload_form(stage: LocalStage, room: str, size: int) -> dict[str, Any]:
+    """What alice is given to upload a PNG of `size` bytes to `room`: the URL and signed fields."""
+    body = {"name": "cat.png", "content_type": "image/png", "size": size}
+    return dict(api(stage, "alice", "POST", f"/rooms/{room}/uploads", body))

@@ -23,7 +23,7 @@ from adapters.connections import DynamoConnections
 from local import connections_api, http_api, websocket_api
 from local.chaos import HOSTILE
 from local.stage import LocalStage
-from tests.e2e.support import api, token
+from tests.e2e.support import api, token, upload_form
 from tests.integration.conftest import motos_bundled_key, pool_key
 
 
@@ -275,11 +275,6 @@ def test_a_closed_socket_is_forgotten_when_a_message_finds_it_gone(stage: LocalS
     while stale in connections.of_user("bob") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert stale not in connections.of_user("bob")
-
-
-def upload_form(stage: LocalStage, room: str, size: int) -> dict[str, Any]:
-    body = {"name": "cat.png", "content_type": "image/png", "size": size}
-    return dict(api(stage, "alice", "POST", f"/rooms/{room}/uploads", body))
 
 
 def test_a_picture_is_uploaded_under_its_policy_and_a_member_downloads_it(

@@ -50,7 +50,9 @@ def test_a_seq_in_the_path_is_a_whole_number(seq: str) -> None:
         ('"text"', InvalidInput),
         ('{"text": 5}', InvalidInput),
         ('{"text": "hi", "colour": "red"}', InvalidInput),
+        ("[" * 20_000 + "]" * 20_000, InvalidJson),  # deeper than any decoder recurses
     ],
+    ids=["malformed", "array", "string", "wrong-type", "unknown-field", "nested-too-deep"],
 )
 def test_a_body_that_is_not_the_command_is_refused(raw: str, error: type[Exception]) -> None:
     with pytest.raises(error):
@@ -76,6 +78,11 @@ def test_a_frame_is_the_command_its_action_names() -> None:
         '{"action": "send", "text": "no room"}',
         '{"action": "typing", "room_id": "r1", "extra": 1}',
         '{"action": "create_room", "room_id": "mine", "name": "n"}',
+        '{"action": "send", "room_id": "r1", "text": "hi", "x": '
+        + "[" * 16_000
+        + "]" * 16_000
+        + "}",
+        "[" * 16_000 + "]" * 16_000,
     ],
 )
 def test_a_frame_that_is_no_known_command_is_refused(raw: str) -> None:
