@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+import secrets
 import time
 from collections.abc import Callable
 from typing import Final
@@ -93,7 +94,9 @@ def iso_now() -> str:
 
 
 def new_id() -> str:
-    return base64.b32encode(random.randbytes(15)).decode().lower()
+    """A room's or a file's id: unguessable (an id is no secret, but nobody should enumerate
+    them), 24 characters of base32."""
+    return base64.b32encode(secrets.token_bytes(15)).decode().lower()
 
 
 class ChatService:

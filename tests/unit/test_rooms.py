@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 
 import pytest
 
-from application.service import ChatService, IdempotencyKeyReused, Outcome
+from application.service import ChatService, IdempotencyKeyReused, Outcome, new_id
 from domain import limits
 from domain.commands import CreateRoom, Invite, Leave
 from domain.errors import (
@@ -317,3 +318,12 @@ def test_leaving_is_decided_for_the_actor_only() -> None:
 def test_a_group_room_cannot_take_an_id_kept_for_direct_messages() -> None:
     with pytest.raises(InvalidInput):
         decide(CreateRoom("dm-0123", "Sneaky"), "alice", None)
+
+
+def test_room_ids_cannot_be_foretold_from_pythons_seeded_random() -> None:
+    random.seed(7)
+    first = new_id()
+    random.seed(7)
+
+    assert new_id() != first
+    assert len(first) == 24
