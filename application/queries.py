@@ -32,9 +32,9 @@ def room_for_member(store: EventStore, room_id: str, user_id: str) -> RoomState:
     check_id(room_id, "a room id")
     loaded = store.load(LoadRequest(room_stream(room_id), members=(user_id,)))
     if loaded.room is None:
-        raise RoomNotFound(f"room {room_id} does not exist")
+        raise RoomNotFound.to(room_id)
     if user_id not in loaded.room.members:
-        raise NotAMember("you are not a member of this room")
+        raise NotAMember.to(room_id)
     return loaded.room
 
 

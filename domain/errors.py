@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 
 class DomainError(Exception):
     """A command was refused by the chat rules. `code` is stable; `message` is for people."""
@@ -27,13 +29,18 @@ class TooLarge(DomainError):
 class RoomNotFound(DomainError):
     code = "room_not_found"
 
+    @classmethod
+    def to(cls, room_id: str) -> Self:
+        return cls(f"there is no room {room_id} that you are in")
+
 
 class MessageNotFound(DomainError):
     code = "message_not_found"
 
 
-class NotAMember(DomainError):
-    code = "not_a_member"
+class NotAMember(RoomNotFound):
+    """The room exists, but the actor is not in it. Told in the same words as a room that does
+    not exist, so that nobody learns which rooms (or which people's direct messages) exist."""
 
 
 class NotAuthor(DomainError):

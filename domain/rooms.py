@@ -144,9 +144,9 @@ def evolve_reader(state: ReaderState | None, envelope: Envelope) -> ReaderState:
 def _membership(room: RoomState | None, room_id: str, actor: str) -> RoomState:
     """The room, if it exists and the actor belongs to it."""
     if room is None:
-        raise RoomNotFound(f"room {room_id} does not exist")
+        raise RoomNotFound.to(room_id)
     if actor not in room.members:
-        raise NotAMember("you are not a member of this room")
+        raise NotAMember.to(room_id)
     return room
 
 

@@ -17,7 +17,6 @@ STATUS: dict[str, HTTPStatus] = {
     "invalid": HTTPStatus.BAD_REQUEST,
     "invalid_json": HTTPStatus.BAD_REQUEST,
     "unauthorized": HTTPStatus.UNAUTHORIZED,
-    "not_a_member": HTTPStatus.FORBIDDEN,
     "not_author": HTTPStatus.FORBIDDEN,
     "room_not_found": HTTPStatus.NOT_FOUND,
     "message_not_found": HTTPStatus.NOT_FOUND,

@@ -13,6 +13,8 @@ import requests
 
 from adapters.event_store import DynamoEventStore
 from adapters.view_store import DynamoViewStore
+from application.service import new_id
+from domain.ids import dm_room_id
 from domain.projection import project
 from functions.http_api import handler
 from functions.http_api.deps import from_environment
@@ -110,19 +112,25 @@ def test_bad_requests_get_a_clear_error(
     assert got["error"]["code"] == code and got["error"]["message"]
 
 
-def test_outsiders_can_neither_read_nor_write_a_room() -> None:
+def test_outsiders_can_neither_read_nor_write_a_room_nor_tell_that_it_exists() -> None:
     room = call("POST", "/rooms", body={"name": "Private"})[1]["room_id"]
+    call("POST", "/dms", body={"peer": "bob"})
+    pairs = {room: new_id(), dm_room_id("alice", "bob"): dm_room_id("alice", "carol")}
 
-    for method, path, body in [
-        ("GET", f"/rooms/{room}", None),
-        ("GET", f"/rooms/{room}/messages", None),
-        ("GET", f"/rooms/{room}/events", None),
-        ("POST", f"/rooms/{room}/messages", {"text": "let me in"}),
-        ("POST", f"/rooms/{room}/members", {"user_id": "mallory"}),
-        ("POST", f"/rooms/{room}/read", {"seq": 1}),
-    ]:
-        status, reply = call(method, path, "mallory", body)
-        assert (status, reply["error"]["code"]) == (403, "not_a_member"), (method, path)
+    for there, nowhere in pairs.items():
+        for method, path, body in [
+            ("GET", "/rooms/{}", None),
+            ("GET", "/rooms/{}/messages", None),
+            ("GET", "/rooms/{}/events", None),
+            ("POST", "/rooms/{}/messages", {"text": "let me in"}),
+            ("POST", "/rooms/{}/members", {"user_id": "mallory"}),
+            ("POST", "/rooms/{}/read", {"seq": 1}),
+        ]:
+            status, reply = call(method, path.format(there), "mallory", body)
+            assert (status, reply["error"]["code"]) == (404, "room_not_found"), (method, path)
+            other_status, other = call(method, path.format(nowhere), "mallory", body)
+            assert other_status == status
+            assert other["error"]["message"].replace(nowhere, there) == reply["error"]["message"]
 
 
 def test_a_member_uploads_a_picture_shares_it_and_another_member_downloads_it() -> None:
@@ -204,8 +212,8 @@ def test_outsiders_can_neither_upload_to_nor_download_from_a_room() -> None:
     room = call("POST", "/rooms", body={"name": "Private"})[1]["room_id"]
     upload = {"name": "a.png", "content_type": "image/png", "size": 3}
 
-    assert call("POST", f"/rooms/{room}/uploads", "mallory", upload)[0] == 403
-    assert download(room, "anything", "mallory") == (403, "")
+    assert call("POST", f"/rooms/{room}/uploads", "mallory", upload)[0] == 404
+    assert download(room, "anything", "mallory") == (404, "")
 
 
 def test_the_openapi_document_is_served_without_a_token() -> None:

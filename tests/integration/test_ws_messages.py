@@ -100,7 +100,7 @@ def test_outsiders_get_an_error_frame_and_write_nothing(
 ) -> None:
     answer = frame("mallory", {"action": "send", "room_id": room, "text": "let me in"})
 
-    assert answer["code"] == "not_a_member"
+    assert answer["code"] == "room_not_found"
     assert len(event_store.read_stream("room#" + room)) == 1
 
 
@@ -114,7 +114,7 @@ def test_typing_reaches_the_bus_and_never_the_log(
     url = tap(stage, "typing", {"detail-type": ["typing"]})
 
     assert frame("bob", {"action": "typing", "room_id": room}) == {}
-    assert frame("mallory", {"action": "typing", "room_id": room})["code"] == "not_a_member"
+    assert frame("mallory", {"action": "typing", "room_id": room})["code"] == "room_not_found"
 
     assert [e["detail"] for e in drain(url)] == [{"room_id": room, "user_id": "bob"}]
     assert len(event_store.read_stream("room#" + room)) == 1

@@ -205,7 +205,7 @@ def test_someone_who_left_can_no_longer_act_in_the_room(
 
 
 @pytest.mark.parametrize("action", ROOM_ACTIONS.values(), ids=ROOM_ACTIONS.keys())
-def test_a_non_member_gets_not_a_member_and_nothing_is_written(
+def test_a_non_member_is_told_what_a_stranger_to_no_room_is_told_and_nothing_is_written(
     chat: ChatService, room: str, action: RoomAction
 ) -> None:
     chat.send("alice", room, "members only")
@@ -213,7 +213,10 @@ def test_a_non_member_gets_not_a_member_and_nothing_is_written(
 
     with pytest.raises(NotAMember) as refused:
         action(chat, "mallory", room)
-    assert refused.value.code == "not_a_member"
+    with pytest.raises(RoomNotFound) as nowhere:
+        action(chat, "mallory", "no-such-room")
+    assert refused.value.code == nowhere.value.code == "room_not_found"
+    assert refused.value.message.replace(room, "no-such-room") == nowhere.value.message
     assert len(memory(chat).appended) == written
 
 
@@ -260,7 +263,7 @@ def test_events_record_who_did_what_and_when(chat: ChatService, room: str) -> No
 @pytest.mark.parametrize(
     ("error", "code"),
     [
-        (NotAMember, "not_a_member"),
+        (NotAMember, "room_not_found"),
         (RoomNotFound, "room_not_found"),
         (TooLarge, "too_large"),
         (InvalidInput, "invalid"),
@@ -283,8 +286,8 @@ def test_a_refusal_explains_itself(chat: ChatService, room: str) -> None:
     with pytest.raises(DomainError) as refused:
         chat.invite("mallory", room, "eve")
 
-    assert refused.value.code == "not_a_member"
-    assert "member" in refused.value.message
+    assert refused.value.code == "room_not_found"
+    assert f"no room {room} that you are in" in refused.value.message
 
 
 def test_a_room_state_folds_membership_and_messages_from_its_events() -> None:
