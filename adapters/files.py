@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Any
 
 from adapters.aws import client
@@ -34,7 +35,15 @@ class S3Files:
     def download_url(self, key: str, expires_s: int, name: str | None = None) -> str:
         params: dict[str, str] = {"Bucket": self.bucket, "Key": key}
         if name:
-            safe = "".join(c for c in name if c not in '"\\' and c.isprintable())
-            params["ResponseContentDisposition"] = f'inline; filename="{safe}"'
+            params["ResponseContentDisposition"] = disposition(name)
         url: str = self.s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
         return url
+
+
+def disposition(name: str) -> str:
+    """Pictures and videos show in the page; anything else is saved as a file, never opened as a
+    document of the app's origin."""
+    safe = "".join(c for c in name if c not in '"\\' and c.isprintable())
+    kind = (mimetypes.guess_type(safe)[0] or "").partition("/")[0]
+    shown = kind in ("image", "video") and not safe.lower().endswith((".svg", ".svgz"))
+    return f'{"inline" if shown else "attachment"}; filename="{safe}"'

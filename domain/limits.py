@@ -15,7 +15,6 @@ MAX_SEQ: Final = 2**53  # seqs stay exact in JSON numbers and DynamoDB keys
 MAX_UPLOAD_BYTES: Final = 100 * 1024 * 1024
 MAX_FILE_NAME_CHARS: Final = 255
 MAX_FILE_KEY_CHARS: Final = 1024
-MAX_CONTENT_TYPE_CHARS: Final = 127
 UPLOAD_EXPIRES_S: Final = 300
 DOWNLOAD_EXPIRES_S: Final = 300
 

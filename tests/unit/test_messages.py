@@ -110,6 +110,18 @@ def test_attachments_must_live_under_the_rooms_prefix(key: str) -> None:
     assert decide(Send("r1", "look", attachments=(attachment("r1"),)), "alice", room)
 
 
+@pytest.mark.parametrize(
+    "content_type", ["text/html", "image/svg+xml", "application/xhtml+xml", "x/y"]
+)
+def test_an_attachment_may_claim_only_a_type_an_upload_may_have(
+    chat: ChatService, room: str, content_type: str
+) -> None:
+    page = Attachment(f"rooms/{room}/f1", "cat.png", content_type, 10)
+
+    with pytest.raises(InvalidInput, match="cannot be shared"):
+        chat.send("alice", room, "look", attachments=(page,))
+
+
 def test_an_attachment_cannot_have_a_negative_size(chat: ChatService, room: str) -> None:
     with pytest.raises(InvalidInput):
         chat.send("alice", room, "x", attachments=(attachment(room, size=-1),))

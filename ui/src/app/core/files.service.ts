@@ -29,6 +29,17 @@ export function formatSize(bytes: number): string {
 
 export type FileKind = 'image' | 'video' | 'file';
 
+const SHOWN = /^(image\/(png|jpeg|gif|webp)|video\/(mp4|webm))$/;
+
+/**
+ * A downloaded file as a local URL may carry it: a picture or a video keeps its type, anything
+ * else becomes opaque bytes, so that no stored file is ever opened as a page of the app's origin
+ * (a blob: URL opened in a tab runs with the app's origin).
+ */
+export function inert(blob: Blob): Blob {
+  return SHOWN.test(blob.type) ? blob : new Blob([blob], { type: 'application/octet-stream' });
+}
+
 export function kindOf(attachment: Attachment): FileKind {
   if (attachment.content_type.startsWith('image/')) {
     return 'image';
@@ -88,7 +99,7 @@ export class FilesService {
   objectUrl(roomId: string, attachment: Attachment): Promise<string> {
     let url = this.urls.get(attachment.key);
     if (!url) {
-      url = this.api.download(roomId, attachment).then((blob) => URL.createObjectURL(blob));
+      url = this.api.download(roomId, attachment).then((blob) => URL.createObjectURL(inert(blob)));
       url.catch(() => this.urls.delete(attachment.key));
       this.urls.set(attachment.key, url);
     }
