@@ -1,5 +1,7 @@
-"""Shared files: a private, encrypted, versioned bucket that browsers post presigned forms to, and a
-CloudFront distribution that reads it through origin access control for downloads."""
+"""Shared files: a private, encrypted, versioned bucket that browsers post presigned forms to and
+download from by short-lived presigned GETs, each handed out after the membership check. No CDN
+serves it: one without signed URLs would hand any file to whoever learned its key (`chat plan`
+refuses any distribution of it that does not require them)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.buckets import cloudfront_reader, private_bucket
+from components.buckets import private_bucket
 from components.topology import Bucket
 
 
@@ -68,12 +70,4 @@ class Files(pulumi.ComponentResource):
                 ],
                 opts=child,
             )
-        self.distribution = cloudfront_reader(
-            f"{args.bucket.name}-cdn",
-            self.bucket,
-            comment=f"{args.prefix} {args.bucket.name}: downloads",
-            parent=self,
-        )
-        self.register_outputs(
-            {"bucket": self.bucket.bucket, "domain": self.distribution.domain_name}
-        )
+        self.register_outputs({"bucket": self.bucket.bucket})

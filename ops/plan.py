@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from components.topology import FILES
 from ops.program import ROOT, Program, Registered, run
 
 # Actions AWS offers no resource-level permission for: "*" is the only resource they take.
@@ -72,7 +73,7 @@ SETTINGS: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # "public bucket", "unencrypted table", "wildcard IAM", "missing DLQ"
+    kind: str  # "public bucket", "unsigned files", "unencrypted table", "wildcard IAM", ...
     resource: str
     detail: str
 
@@ -159,8 +160,29 @@ def missing_dlqs(program: Program) -> Iterator[Finding]:
             yield Finding("missing DLQ", target.name, "bus rule target without a dead-letter queue")
 
 
+def unsigned_file_paths(program: Program) -> Iterator[Finding]:
+    """Shared files reach a browser only by a presigned URL handed out after the membership
+    check: a CDN in front of their bucket must require signed URLs too."""
+    files = {
+        bucket.get("bucketRegionalDomainName")
+        for bucket in program.of_type("aws:s3/bucket:Bucket")
+        if bucket.name == FILES.name
+    }
+    for distribution in program.of_type("aws:cloudfront/distribution:Distribution"):
+        origins = {origin.get("domainName") for origin in distribution.get("origins") or []}
+        behaviors = [
+            distribution.get("defaultCacheBehavior") or {},
+            *(distribution.get("orderedCacheBehaviors") or []),
+        ]
+        if origins & files and not all(b.get("trustedKeyGroups") for b in behaviors):
+            yield Finding(
+                "unsigned files", distribution.name, "serves the files bucket without signed URLs"
+            )
+
+
 CHECKS: tuple[Callable[[Program], Iterator[Finding]], ...] = (
     public_buckets,
+    unsigned_file_paths,
     unencrypted_tables,
     wildcard_iam,
     missing_dlqs,

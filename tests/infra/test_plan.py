@@ -1,4 +1,5 @@
-"""`chat plan` prints the stack and refuses to pass a public bucket, an unencrypted table,
+"""`chat plan` prints the stack and refuses to pass a public bucket, an unsigned path to the shared
+files, an unencrypted table,
 wildcard IAM or a trigger without a dead-letter queue."""
 
 from __future__ import annotations
@@ -85,6 +86,33 @@ def test_a_bucket_policy_open_to_anyone_is_a_public_bucket() -> None:
     policy = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}]}
     program = _program(("aws:s3/bucketPolicy:BucketPolicy", "p", {"policy": json.dumps(policy)}))
     assert _kinds(program) == ["public bucket"]
+
+
+def test_a_cdn_serving_the_files_bucket_without_signed_urls_is_a_finding() -> None:
+    def serving(**behavior: Any) -> Program:
+        return _program(
+            (
+                "aws:s3/bucket:Bucket",
+                "files",
+                {"bucket": "b", "bucketRegionalDomainName": "b.s3.amazonaws.com"},
+            ),
+            (
+                "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                "files",
+                {"bucket": "b", **dict.fromkeys(plan.PUBLIC_ACCESS_BLOCK, True)},
+            ),
+            (
+                "aws:cloudfront/distribution:Distribution",
+                "files-cdn",
+                {
+                    "origins": [{"domainName": "b.s3.amazonaws.com"}],
+                    "defaultCacheBehavior": behavior,
+                },
+            ),
+        )
+
+    assert _kinds(serving()) == ["unsigned files"]
+    assert _kinds(serving(trustedKeyGroups=["signers"])) == []
 
 
 def test_a_table_or_queue_without_encryption_is_a_finding() -> None:

@@ -106,10 +106,18 @@ def test_files_keep_versions_for_a_while_and_accept_browser_form_posts_from_the_
     assert downloads["allowedOrigins"] == ["*"]
 
 
-def test_cloudfront_reads_each_bucket_only_through_its_origin_access_control(
+def test_no_cdn_serves_the_shared_files_which_go_only_by_presigned_urls(stack: Program) -> None:
+    distributions = stack.of_type("aws:cloudfront/distribution:Distribution")
+    files = stack.one("aws:s3/bucket:Bucket", "files").get("bucketRegionalDomainName")
+
+    assert [d.name for d in distributions] == ["web-cdn"]
+    assert all(o["domainName"] != files for d in distributions for o in d.get("origins"))
+
+
+def test_cloudfront_reads_the_web_bucket_only_through_its_origin_access_control(
     stack: Program,
 ) -> None:
-    for bucket, cdn in (("files", "files-cdn"), ("web", "web-cdn")):
+    for bucket, cdn in (("web", "web-cdn"),):
         distribution = stack.one("aws:cloudfront/distribution:Distribution", cdn)
         (origin,) = distribution.get("origins")
         assert origin["originAccessControlId"] == f"{cdn}-id"
