@@ -2,9 +2,9 @@
 when it has started and removes the file on a clean stop; `chat --local` reads it.
 
 The file holds the AWS variables the stage's own boto3 uses (the moto endpoints, DynamoDB's among
-them, the region and the stage's credentials), the table names, the gateway's address and the stage's
-pid. A stage killed without warning leaves its file behind: its pid is then gone, and so are its
-endpoints, and the file is refused as stale."""
+them, the region and the stage's credentials), the table names, the gateway's address and the
+stage's pid. A stage killed without warning leaves its file behind: its pid is then gone, and so
+are its endpoints, and the file is refused as stale."""
 
 from __future__ import annotations
 

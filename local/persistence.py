@@ -18,6 +18,7 @@ from typing import Any
 from adapters.aws import client
 from adapters.event_codec import from_event_item, is_event_item
 from adapters.view_store import DynamoViewStore
+from local.password_hash import MARK, hashed
 from ops.replay import fold_log
 
 EVENTS_FILE = "events.jsonl"
@@ -51,16 +52,18 @@ class LocalState:
     # --- users -----------------------------------------------------------------------------------
 
     def remember_user(self, username: str, password: str, attributes: list[dict[str, str]]) -> None:
+        """Kept with its password hashed: the file never holds a password."""
         path = self.folder / USERS_FILE
-        user = {"username": username, "password": password, "attributes": attributes}
+        user = {"username": username, "password": hashed(password), "attributes": attributes}
         with self._lock, path.open("ab") as out:
             # A line cut short by a kill ends where this one starts: begin on a line of its own.
             torn = out.tell() > 0 and not path.read_bytes().endswith(b"\n")
             out.write((b"\n" if torn else b"") + json.dumps(user).encode() + b"\n")
 
     def users(self) -> list[dict[str, Any]]:
-        """The users signed up; a line cut short by a kill (that sign-up was never answered as
-        remembered) is left out."""
+        """The users signed up, each with its password's hash; a line cut short by a kill (that
+        sign-up was never answered as remembered) is left out. A file written before passwords
+        were hashed is rewritten hashed."""
         path = self.folder / USERS_FILE
         if not path.exists():
             return []
@@ -70,4 +73,12 @@ class LocalState:
                 users.append(json.loads(line))
             except ValueError:
                 continue
+        clear = [user for user in users if not str(user["password"]).startswith(MARK)]
+        for user in clear:
+            user["password"] = hashed(user["password"])
+        if clear:
+            with self._lock:
+                partial = path.with_suffix(".partial")
+                partial.write_text("".join(json.dumps(user) + "\n" for user in users))
+                partial.replace(path)
         return users

@@ -13,13 +13,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from adapters.aws import client
 from adapters.event_codec import from_event_item, is_event_item
 from domain.events import MessageCreated
 from domain.ids import room_stream
 from local.chat_client import cognito, sign_in
+from local.persistence import USERS_FILE
 from local.stage import DEMO_USERS, LocalStage
 from local.stage_process import kill_all, stage_process
 from tests.e2e.support import api
@@ -39,8 +42,11 @@ def test_the_log_and_the_users_survive_a_restart(tmp_path: Path) -> None:
         message = {"text": "still here"}
         api(first, "dave", "POST", f"/rooms/{room}/messages", message, password=DAVE)
 
+    assert DAVE not in (tmp_path / USERS_FILE).read_text()  # kept hashed, never in the clear
     with LocalStage(prefix="kept", state_dir=tmp_path) as second:
         assert second.restored == 2
+        with pytest.raises(ClientError, match="NotAuthorized"):
+            second.sign_in("dave", "Not-his-password-1")
         inbox = api(second, "dave", "GET", "/rooms", password=DAVE)["rooms"]
         assert [(r["room_id"], r["last_message"]["preview"]) for r in inbox] == [
             (room, "still here")

@@ -11,6 +11,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
 from local.moto_server import Journal
+from local.password_hash import matches
 from local.persistence import EVENTS_FILE, USERS_FILE, LocalState
 
 NAME = "kept-events"
@@ -123,3 +124,25 @@ def test_a_sign_up_cut_short_by_a_kill_costs_only_itself(tmp_path: Path) -> None
     state.remember_user("carol", "Carol-password-1", [])
 
     assert [user["username"] for user in LocalState(tmp_path).users()] == ["alice", "carol"]
+
+
+def test_no_password_is_kept_in_the_clear_and_an_old_file_is_rewritten_hashed(
+    tmp_path: Path,
+) -> None:
+    state = LocalState(tmp_path)
+    state.remember_user("alice", "Alice-password-1", [])
+    with (tmp_path / USERS_FILE).open("a") as out:  # as a stage before hashing kept one
+        out.write(json.dumps({"username": "bob", "password": "Bob-password-1", "attributes": []}))
+        out.write("\n")
+
+    users = LocalState(tmp_path).users()
+
+    kept = (tmp_path / USERS_FILE).read_text()
+    assert "Alice-password-1" not in kept and "Bob-password-1" not in kept
+    assert [
+        matches(user["password"], f"{user['username'].title()}-password-1") for user in users
+    ] == [
+        True,
+        True,
+    ]
+    assert not matches(users[0]["password"], "Bob-password-1")
