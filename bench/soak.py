@@ -11,7 +11,8 @@ on `--tabs` sockets that reconnect and catch up (`GET /rooms/{id}/events?after=`
 do. One sender per room posts over HTTP, retrying with the same `client_id` until acknowledged;
 a drift repair (`chat replay --local --in-place`) runs during the traffic.
 
-Once quiet, it counts, and prints, last line
+Once quiet (every tab has every acknowledged seq, and each room's history shows its last one: the
+views are eventually consistent), it counts, and prints, last line
 `soak: <acked> acked, <lost> lost, <dup> duplicated, <ooo> out of order, drift <d>`:
 - lost: acknowledged messages missing from the log, from the history view, or at another seq;
 - duplicated: messages in the log or the history more than once;
@@ -374,9 +375,9 @@ def soak(stage: Stage, args: argparse.Namespace, rng: random.Random) -> list[int
     stopped.set()
     for tab in tabs:
         tab.join(timeout=5)
-    return count(
-        stage, tabs, done, repair, {rooms[r]: accounts[0] for r, accounts in members.items()}
-    )
+    reader = {rooms[r]: accounts[0] for r, accounts in members.items()}
+    views_caught_up(reader, done)
+    return count(stage, tabs, done, repair, reader)
 
 
 def people_and_rooms(
@@ -458,6 +459,30 @@ def settle(tabs: list[Tab], done: Sends) -> None:
     while last and time.monotonic() - since < QUIET_S:
         time.sleep(0.2)
         now = lacking()
+        if now < last:
+            last, since = now, time.monotonic()
+
+
+def views_caught_up(reader: dict[str, Account], done: Sends) -> None:
+    """Wait until each room's history shows its last acknowledged message, or it has not moved
+    for QUIET_S: the views are eventually consistent, and a projector that fell behind under the
+    load is still applying what the tabs already read from the log."""
+    last_acked = {room: max(seqs) for room, seqs in expected_seqs(done).items()}
+
+    def behind() -> int:
+        newest = {
+            room: max(
+                (m["seq"] for m in account.call("GET", f"/rooms/{room}/messages")["messages"]),
+                default=0,
+            )
+            for room, account in reader.items()
+        }
+        return sum(max(0, last_acked.get(room, 0) - newest[room]) for room in reader)
+
+    last, since = behind(), time.monotonic()
+    while last and time.monotonic() - since < QUIET_S:
+        time.sleep(0.5)
+        now = behind()
         if now < last:
             last, since = now, time.monotonic()
 
