@@ -51,7 +51,7 @@ FILES = (
     ("image/jpeg", "jpg"),
     ("application/pdf", "pdf"),
     ("text/plain", "txt"),
-    ("application/zip", "zip"),
+    ("video/mp4", "mp4"),
 )
 
 

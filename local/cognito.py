@@ -1,7 +1,9 @@
 """Amazon Cognito user pools' public API, as a browser reaches it: a pass-through to the local
 pool (moto) that lets through only the calls a public app client may make (the rest needs IAM
 credentials), named by exactly one `X-Amz-Target` and forwarded with that header and the body
-alone, refuses bodies over 1 MB, and confirms every sign-up at once, as a pool with an
+alone, only the sign-in flows the app client allows (moto checks neither a client's flows nor an
+SRP proof, and takes any code to reset a password: those calls are not passed on), refuses bodies
+over 1 MB, and confirms every sign-up at once, as a pool with an
 auto-confirming pre-sign-up trigger does. Sign-ups are handed to `on_sign_up` so that the users
 survive a restart (Cognito never gives a password back)."""
 
@@ -36,11 +38,34 @@ COGNITO_PUBLIC_TARGETS = frozenset(
         "GetUser",
         "GlobalSignOut",
         "RevokeToken",
-        "ForgotPassword",
-        "ConfirmForgotPassword",
         "ChangePassword",
     )
 )
+
+
+# The flows the app client allows (local/stage.py): moto checks neither the client's allowed flows
+# nor an SRP password verifier's signature, so USER_SRP_AUTH signed anyone in without a password.
+ALLOWED_AUTH_FLOWS = frozenset({"USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"})
+# The challenges moto answers only with the right proof.
+ALLOWED_CHALLENGES = frozenset({"NEW_PASSWORD_REQUIRED", "SOFTWARE_TOKEN_MFA", "MFA_SETUP"})
+
+
+def refusal(target: str, body: bytes) -> str | None:
+    """Why a public call is refused before it reaches the pool, or None."""
+    action = target.rpartition(".")[2]
+    if action not in ("InitiateAuth", "RespondToAuthChallenge"):
+        return None
+    try:
+        call = json.loads(body)
+    except ValueError:
+        return "the body is not JSON"
+    if not isinstance(call, dict):
+        return "the body is not a JSON object"
+    if action == "InitiateAuth" and call.get("AuthFlow") not in ALLOWED_AUTH_FLOWS:
+        return f"{call.get('AuthFlow')} is not enabled for this client"
+    if action == "RespondToAuthChallenge" and call.get("ChallengeName") not in ALLOWED_CHALLENGES:
+        return f"{call.get('ChallengeName')} is not enabled for this client"
+    return None
 
 
 class Cognito:
@@ -68,6 +93,11 @@ class Cognito:
             return JSONResponse(
                 {"__type": "InvalidParameterException", "message": "request too large"},
                 status_code=400,
+            )
+        refused = refusal(target, body)
+        if refused is not None:
+            return JSONResponse(
+                {"__type": "InvalidParameterException", "message": refused}, status_code=400
             )
         # Only what was checked goes on: nothing else of the caller's reaches the pool.
         headers = {"X-Amz-Target": target, "Content-Type": AMZ_JSON}

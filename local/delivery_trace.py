@@ -3,7 +3,8 @@ socket out of order: what each queue poller was handed (message group, seq, rece
 each invocation reported failed, what was deleted, and each frame queued on a connection.
 
 Off unless `CHAT_DELIVERY_TRACE` names a file (bench/soak.py sets it under its `--keep` folder);
-one JSON object a line, appended, so the lines of a stage killed and started again follow on."""
+one JSON object a line, appended, so the lines of a stage killed and started again follow on (a
+kill may leave a line cut short: a reader skips what it cannot parse)."""
 
 from __future__ import annotations
 
@@ -23,18 +24,23 @@ class DeliveryTrace:
         self._lock = threading.Lock()
 
     def record(self, kind: str, **fields: Any) -> None:
+        """One line; a trace that cannot be written never stops a delivery."""
         if self.path is None:
             return
-        line = json.dumps({"at": round(time.time(), 4), "kind": kind, **fields})
-        with self._lock, self.path.open("a") as out:
-            out.write(line + "\n")
+        with self._lock:  # the time taken inside: lines are in the order of their times
+            line = json.dumps({"at": round(time.time(), 4), "kind": kind, **fields})
+            try:
+                with self.path.open("a") as out:
+                    out.write(line + "\n")
+            except OSError:
+                pass
 
 
 def frame_position(body: str | bytes) -> dict[str, Any]:
     """The room and seq of a frame (a room event's), or nothing for any other body."""
     try:
         frame = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     if not isinstance(frame, dict) or not isinstance(frame.get("seq"), int):
         return {}

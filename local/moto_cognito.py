@@ -21,7 +21,7 @@ from joserfc import jwk
 from moto.cognitoidp.models import CognitoIdpUser, CognitoIdpUserPool
 from moto.cognitoidp.responses import CognitoIdpJsonWebKeyResponse
 
-from local.moto_process import write_secret
+from local.moto_process import read_secret, write_secret
 from local.password_hash import MARK, matches
 
 KEY_ID = "dummy"  # the kid moto writes into every token's header
@@ -32,7 +32,7 @@ def signing_key(path: Path | None) -> jwk.RSAKey:
     """The key in `path`, made (and kept there, readable by its owner only) when there is none;
     a fresh one when no path is given."""
     if path is not None and path.exists():
-        return jwk.RSAKey.import_key(json.loads(path.read_text()))
+        return jwk.RSAKey.import_key(json.loads(read_secret(path)))
     key = jwk.RSAKey.generate_key(KEY_BITS, parameters={"kid": KEY_ID, "alg": "RS256"})
     if path is not None:
         write_secret(path, json.dumps(key.as_dict(private=True)))

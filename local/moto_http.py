@@ -80,11 +80,28 @@ def _werkzeug_environ(app: WsgiApp) -> WsgiApp:
     return wrapped
 
 
+def _without_internals(app: WsgiApp) -> WsgiApp:
+    """moto's own API (`/moto-api/data.json` lists every backend's state, Cognito users'
+    passwords among them; `/moto-api/reset` wipes it) answers nobody: the stage never needs it.
+    Its bare dashboard path stays, as the sign that the server is up."""
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO", ""))
+        if path.startswith("/moto-api/") and path != "/moto-api/":
+            start_response("403 Forbidden", [("Content-Type", "text/plain")])
+            return [b"moto's internal API is not served by the local stage"]
+        return app(environ, start_response)
+
+    return guarded
+
+
 class KeepAliveMotoServer:
     """moto's server application on 127.0.0.1:`port`, in a thread of this process."""
 
     def __init__(self, port: int) -> None:
-        moto_app = _werkzeug_environ(DomainDispatcherApplication(create_backend_app))
+        moto_app = _without_internals(
+            _werkzeug_environ(DomainDispatcherApplication(create_backend_app))
+        )
         app = WSGIMiddleware(moto_app, workers=THREADS)  # type: ignore[arg-type]
         self.server = uvicorn.Server(
             uvicorn.Config(

@@ -152,7 +152,7 @@ def moto_server(
 def credentials(path: Path) -> dict[str, str]:
     """The AWS credentials kept in `path` (readable by its owner only), made the first time."""
     if path.exists():
-        kept: dict[str, str] = json.loads(path.read_text())
+        kept: dict[str, str] = json.loads(read_secret(path))
         return kept
     made = {
         "AWS_ACCESS_KEY_ID": "LOCAL" + secrets.token_hex(8).upper(),
@@ -165,7 +165,15 @@ def credentials(path: Path) -> dict[str, str]:
 def write_secret(path: Path, text: str) -> None:
     """Replace `path` whole with `text`, readable and writable by its owner only."""
     partial = path.with_suffix(".partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    partial.unlink(missing_ok=True)  # a leftover would keep its mode; a link, its target
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(descriptor, "w") as out:
         out.write(text)
     partial.replace(path)
+
+
+def read_secret(path: Path) -> str:
+    """A secret file's text, made owner-only first if it was not."""
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+    return path.read_text()

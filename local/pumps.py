@@ -457,7 +457,8 @@ class QueuePump:
             return False
         if len(messages) == self.mapping.batch_size:
             self.wake.set()  # there may be more: another poller takes the next batch meanwhile
-        TRACE.record("received", queue=self.mapping.queue, messages=list(map(_traced, messages)))
+        if TRACE.path is not None:
+            TRACE.record("received", queue=self.mapping.queue, messages=[*map(_traced, messages)])
         try:
             answer = self.invoke(self.lambda_event(messages))
         except Exception as error:

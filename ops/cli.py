@@ -76,7 +76,7 @@ def _tables(args: argparse.Namespace) -> tuple[str, str]:
 @contextmanager
 def _aws_environment(args: argparse.Namespace) -> Iterator[None]:
     """With --local: for this run, the AWS variables are exactly those of the local stage running
-    on the state folder (its endpoints, region and test credentials), and its tables are the
+    on the state folder (its endpoints, region and stage's credentials), and its tables are the
     default ones. Without: the usual AWS variables, untouched."""
     args.local_tables = None
     if not (getattr(args, "local", False) or getattr(args, "state", None)):

@@ -164,17 +164,19 @@ def unsigned_file_paths(program: Program) -> Iterator[Finding]:
     """Shared files reach a browser only by a presigned URL handed out after the membership
     check: a CDN in front of their bucket must require signed URLs too."""
     files = {
-        bucket.get("bucketRegionalDomainName")
+        bucket.get(name)
         for bucket in program.of_type("aws:s3/bucket:Bucket")
         if bucket.name == FILES.name
-    }
+        for name in ("bucketRegionalDomainName", "bucketDomainName", "websiteEndpoint")
+    } - {None}
     for distribution in program.of_type("aws:cloudfront/distribution:Distribution"):
         origins = {origin.get("domainName") for origin in distribution.get("origins") or []}
         behaviors = [
             distribution.get("defaultCacheBehavior") or {},
             *(distribution.get("orderedCacheBehaviors") or []),
         ]
-        if origins & files and not all(b.get("trustedKeyGroups") for b in behaviors):
+        signed = all(b.get("trustedKeyGroups") or b.get("trustedSigners") for b in behaviors)
+        if origins & files and not signed:
             yield Finding(
                 "unsigned files", distribution.name, "serves the files bucket without signed URLs"
             )

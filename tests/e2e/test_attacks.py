@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -108,3 +109,62 @@ def test_a_frame_nested_too_deep_is_answered_with_an_error_and_the_socket_stays_
 
     assert (answer["type"], answer["code"]) == ("error", "bad_frame")
     assert after == {"type": "pong"}
+
+
+def cognito_call(stage: LocalStage, action: str, body: dict[str, object]) -> requests.Response:
+    return requests.post(
+        f"{stage.base}/cognito",
+        data=json.dumps(body),
+        headers={"X-Amz-Target": COGNITO + action, "Content-Type": "application/x-amz-json-1.1"},
+        timeout=10,
+    )
+
+
+def test_nobody_signs_in_as_someone_else_by_an_srp_proof_the_pool_never_checks(
+    stage: LocalStage,
+) -> None:
+    started = cognito_call(
+        stage,
+        "InitiateAuth",
+        {
+            "AuthFlow": "USER_SRP_AUTH",
+            "ClientId": stage.client_id,
+            "AuthParameters": {"USERNAME": "bob", "SRP_A": "1" * 256},
+        },
+    )
+    answered = cognito_call(
+        stage,
+        "RespondToAuthChallenge",
+        {
+            "ChallengeName": "PASSWORD_VERIFIER",
+            "ClientId": stage.client_id,
+            "ChallengeResponses": {"USERNAME": "bob", "PASSWORD_CLAIM_SIGNATURE": "x"},
+        },
+    )
+
+    assert started.status_code == answered.status_code == 400
+    assert "AuthenticationResult" not in started.text + answered.text
+
+
+def test_nobody_resets_someone_elses_password_with_a_made_up_code(stage: LocalStage) -> None:
+    reset = cognito_call(
+        stage,
+        "ConfirmForgotPassword",
+        {
+            "ClientId": stage.client_id,
+            "Username": "bob",
+            "ConfirmationCode": "123456",
+            "Password": "Taken-over-2",
+        },
+    )
+
+    assert reset.status_code == 400
+    assert stage.sign_in("bob")["IdToken"]
+
+
+def test_motos_internal_api_with_every_users_password_answers_nobody(stage: LocalStage) -> None:
+    moto = os.environ["AWS_ENDPOINT_URL"]
+
+    assert requests.get(f"{moto}/moto-api/data.json", timeout=10).status_code == 403
+    assert requests.post(f"{moto}/moto-api/reset", timeout=10).status_code == 403
+    assert stage.sign_in("bob")["IdToken"]  # nothing was wiped

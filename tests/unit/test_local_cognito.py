@@ -82,7 +82,9 @@ SIGN_UP = {
 }
 
 
-@pytest.mark.parametrize("action", ["AdminCreateUser", "ListUsers", ""])
+@pytest.mark.parametrize(
+    "action", ["AdminCreateUser", "ListUsers", "", "ForgotPassword", "ConfirmForgotPassword"]
+)
 def test_a_call_that_needs_credentials_is_refused_before_the_pool(
     endpoint: Endpoint, action: str
 ) -> None:
@@ -181,3 +183,23 @@ def test_only_the_checked_target_and_the_body_reach_the_pool(endpoint: Endpoint)
     assert headers["x-amz-target"] == TARGET + "GetUser"
     assert "authorization" not in headers
     assert "x-forwarded-for" not in headers
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("InitiateAuth", {"AuthFlow": "USER_SRP_AUTH", "ClientId": "c1"}),
+        ("InitiateAuth", {"AuthFlow": "CUSTOM_AUTH", "ClientId": "c1"}),
+        ("RespondToAuthChallenge", {"ChallengeName": "PASSWORD_VERIFIER", "ClientId": "c1"}),
+        ("InitiateAuth", b"[1]"),
+    ],
+    ids=["srp", "custom", "password-verifier", "not-an-object"],
+)
+def test_a_sign_in_flow_the_client_does_not_allow_is_refused_before_the_pool(
+    endpoint: Endpoint, action: str, body: Any
+) -> None:
+    """moto checks neither the flows a client allows nor an SRP proof: it signed anyone in."""
+    response = endpoint.call(action, body)
+
+    assert (response.status_code, response.json()["__type"]) == (400, "InvalidParameterException")
+    assert endpoint.pool.received == []

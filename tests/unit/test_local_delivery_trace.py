@@ -119,7 +119,11 @@ def post(api: connections_api.ConnectionsApi, connection_id: str, body: bytes) -
         "headers": [(b"content-length", str(len(body)).encode())],
         "path_params": {"connection_id": connection_id},
     }
-    return asyncio.run(api.post_to_connection(Request(scope, receive))).status_code
+    loop = asyncio.new_event_loop()  # not asyncio.run: it leaves the thread without a loop
+    try:
+        return loop.run_until_complete(api.post_to_connection(Request(scope, receive))).status_code
+    finally:
+        loop.close()
 
 
 def test_the_gateway_records_each_frame_it_queued_on_a_connection(

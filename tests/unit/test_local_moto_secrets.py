@@ -45,5 +45,22 @@ def test_a_stage_s_aws_credentials_are_random_and_kept(tmp_path: Path) -> None:
     made = credentials(path)
 
     assert made == credentials(path)
-    assert made["AWS_SECRET_ACCESS_KEY"] not in ("testing", credentials(tmp_path / "other"))
+    other = credentials(tmp_path / "other")
+    assert made["AWS_SECRET_ACCESS_KEY"] not in ("testing", other["AWS_SECRET_ACCESS_KEY"])
     assert owner_only(path)
+
+
+def test_a_secret_is_written_owner_only_over_a_leftover_and_a_loose_one_is_tightened(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cognito-key.json"
+    leftover = path.with_suffix(".partial")
+    leftover.write_text("{}")
+    leftover.chmod(0o644)
+
+    made = signing_key(path)
+    path.chmod(0o644)
+    kept = signing_key(path)
+
+    assert owner_only(path)
+    assert made.as_dict(private=True) == kept.as_dict(private=True)
