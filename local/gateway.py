@@ -66,9 +66,15 @@ def ui_build(root: Path = UI_ROOT) -> Path | None:
     return found[0].parent if found else None
 
 
+async def not_found(request: Request, error: Exception) -> Response:
+    """What API Gateway answers a path no route takes (one with a newline in it, say)."""
+    return JSONResponse({"message": "Not Found"}, status_code=404)
+
+
 def create_app(gateway: Gateway, ui: Path | None = None) -> Starlette:
     mounts = [Mount("/", StaticFiles(directory=ui, html=True))] if ui else []
     return Starlette(
+        exception_handlers={404: not_found},
         routes=[
             Route("/config.json", gateway.config_json),
             Route(
@@ -86,5 +92,5 @@ def create_app(gateway: Gateway, ui: Path | None = None) -> Starlette:
             Route("/cognito/", gateway.cognito.handle, methods=["POST"]),
             WebSocketRoute("/ws", gateway.websocket_api.connect),
             *mounts,
-        ]
+        ],
     )

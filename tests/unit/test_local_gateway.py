@@ -94,3 +94,11 @@ def test_every_service_is_served_on_one_origin_over_shared_state() -> None:
     }
     assert len(invoked) == 2  # one WebSocket message, one HTTP request
     assert callable(body_within)  # still importable where it always was
+
+
+def test_a_path_no_route_takes_is_answered_as_api_gateway_answers_it() -> None:
+    gateway = Gateway(FakeVerifier({}), {}, lambdas=FakeLambdas({}))  # type: ignore[arg-type]
+    with serving(create_app(gateway)) as host:
+        answer = requests.get(f"http://{host}/api/rooms/%0A/messages", timeout=5)
+
+    assert (answer.status_code, answer.json()) == (404, {"message": "Not Found"})
