@@ -19,6 +19,11 @@ was received and deleted, a retried send with the same deduplication id went thr
 delivered again, after later messages of its group. SQS drops it for five minutes whatever became
 of the first (a projector retry depends on that: the soak saw frames out of order without it).
 
+A visibility change is taken, as SQS takes it, only for a message in flight and by its latest
+receipt handle: moto changed any message that ever had the handle, so a late request of an earlier
+receive hid a message that was visible again without holding its group back, and the group's next
+message went out first.
+
 Last, the server answers each request on a thread of its own, and moto's queue takes no lock but to
 append: a receive walked the set of received messages while a delete took one out of it, and failed
 with "Set changed size during iteration" (the broadcaster's batch with it), and a send landing
@@ -34,6 +39,7 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.core.utils import unix_time
+from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import DEDUPLICATION_TIME_IN_SECONDS, Message, Queue, SQSBackend
 
 
@@ -116,12 +122,39 @@ def _named(backend: SQSBackend, queue_name: str, *_: Any, **__: Any) -> Queue:
     return backend.get_queue(queue_name)
 
 
+class MessageNotInflight(ReceiptHandleIsInvalid):
+    def __init__(self) -> None:
+        super().__init__()
+        self.code = "AWS.SimpleQueueService.MessageNotInflight"
+        self.message = "The message referred to isn't in flight."
+
+
+def _in_flight_only(change: Callable[..., None]) -> Callable[..., None]:
+    def change_message_visibility(
+        self: SQSBackend, queue_name: str, receipt_handle: str, visibility_timeout: int
+    ) -> None:
+        """As SQS: only a message in flight, by its latest receipt handle. moto changed any
+        message that ever had the handle: a late request of an earlier receive made a message
+        that was visible again invisible without holding its group, and the group's next
+        message went out before it (the soak saw a room's seqs 1180-1185 after 1186-1192)."""
+        queue = self.get_queue(queue_name)
+        with _queue_lock(queue):
+            found = next((m for m in queue._messages if m.had_receipt_handle(receipt_handle)), None)
+            if found is not None and found.receipt_handle != receipt_handle:
+                raise ReceiptHandleIsInvalid()
+            if found is not None and (found.visible or found not in queue.pending_messages):
+                raise MessageNotInflight()
+            change(self, queue_name, receipt_handle, visibility_timeout)
+
+    return change_message_visibility
+
+
 SQS_PATCHES: tuple[tuple[Any, str, Callable[[Any], Any]], ...] = (
     (SQSBackend, "receive_message", _in_group_order),
     (SQSBackend, "is_message_valid_based_on_retention_period", _retention_read),
     (Queue, "add_message", _deduplicated_for_five_minutes),
     (Queue, "delete_message", _holding(_itself)),
-    (SQSBackend, "change_message_visibility", _holding(_named)),
+    (SQSBackend, "change_message_visibility", _in_flight_only),
     (SQSBackend, "purge_queue", _holding(_named)),
 )
 SQS_CALLED: tuple[tuple[Any, str], ...] = ((SQSBackend, "get_queue"),)

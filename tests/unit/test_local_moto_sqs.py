@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue, SQSBackend
 
 from local.moto_sqs import SQS_PATCHES
@@ -94,3 +95,41 @@ def test_a_receive_and_a_delete_of_one_fifo_queue_never_trip_over_each_other() -
 
     assert failures == []
     assert other not in queue._messages
+
+
+def sent(backend: SQSBackend, queue: Queue, *bodies: str) -> None:
+    for body in bodies:
+        backend.send_message(queue.name, body, deduplication_id=body, group_id="room")
+
+
+def bodies(received: list[Message]) -> list[str]:
+    return [m.body for m in received]
+
+
+def test_a_late_visibility_change_of_a_message_no_longer_in_flight_is_refused_as_in_sqs() -> None:
+    """A request of an earlier receive that reaches the queue late must not hide a message that
+    is visible again, or its group's next message goes out before it."""
+    backend, queue = fifo_queue("late.fifo")
+    sent(backend, queue, "1180", "1181")
+    first = backend.receive_message(queue.name, 10, 0, 30)
+    earlier_handle = first[0].receipt_handle
+    backend.change_message_visibility(queue.name, earlier_handle, 0)  # the failure's retry: now
+    backend.change_message_visibility(queue.name, first[1].receipt_handle, 0)
+    sent(backend, queue, "1182")
+
+    with pytest.raises(ReceiptHandleIsInvalid, match="isn't in flight"):
+        backend.change_message_visibility(queue.name, earlier_handle, 1)
+
+    assert bodies(backend.receive_message(queue.name, 10, 0, 30)) == ["1180", "1181", "1182"]
+
+
+def test_a_visibility_change_by_a_receipt_handle_of_an_earlier_receive_is_refused() -> None:
+    backend, queue = fifo_queue("stale.fifo")
+    sent(backend, queue, "1180")
+    (first,) = backend.receive_message(queue.name, 10, 0, 30)
+    backend.change_message_visibility(queue.name, first.receipt_handle, 0)
+    (again,) = backend.receive_message(queue.name, 10, 0, 30)
+
+    with pytest.raises(ReceiptHandleIsInvalid):
+        backend.change_message_visibility(queue.name, first.receipt_handle, 0)
+    backend.change_message_visibility(queue.name, again.receipt_handle, 0)  # the latest one may
