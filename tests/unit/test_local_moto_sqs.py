@@ -106,15 +106,20 @@ def bodies(received: list[Message]) -> list[str]:
     return [m.body for m in received]
 
 
+def handle(received: Message) -> str:
+    assert received.receipt_handle is not None  # moto: None until received
+    return received.receipt_handle
+
+
 def test_a_late_visibility_change_of_a_message_no_longer_in_flight_is_refused_as_in_sqs() -> None:
     """A request of an earlier receive that reaches the queue late must not hide a message that
     is visible again, or its group's next message goes out before it."""
     backend, queue = fifo_queue("late.fifo")
     sent(backend, queue, "1180", "1181")
     first = backend.receive_message(queue.name, 10, 0, 30)
-    earlier_handle = first[0].receipt_handle
+    earlier_handle = handle(first[0])
     backend.change_message_visibility(queue.name, earlier_handle, 0)  # the failure's retry: now
-    backend.change_message_visibility(queue.name, first[1].receipt_handle, 0)
+    backend.change_message_visibility(queue.name, handle(first[1]), 0)
     sent(backend, queue, "1182")
 
     with pytest.raises(ReceiptHandleIsInvalid, match="isn't in flight"):
@@ -127,9 +132,9 @@ def test_a_visibility_change_by_a_receipt_handle_of_an_earlier_receive_is_refuse
     backend, queue = fifo_queue("stale.fifo")
     sent(backend, queue, "1180")
     (first,) = backend.receive_message(queue.name, 10, 0, 30)
-    backend.change_message_visibility(queue.name, first.receipt_handle, 0)
+    backend.change_message_visibility(queue.name, handle(first), 0)
     (again,) = backend.receive_message(queue.name, 10, 0, 30)
 
     with pytest.raises(ReceiptHandleIsInvalid):
-        backend.change_message_visibility(queue.name, first.receipt_handle, 0)
-    backend.change_message_visibility(queue.name, again.receipt_handle, 0)  # the latest one may
+        backend.change_message_visibility(queue.name, handle(first), 0)
+    backend.change_message_visibility(queue.name, handle(again), 0)  # the latest one may
