@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -455,10 +456,15 @@ def settle(tabs: list[Tab], done: Sends) -> None:
     def lacking() -> int:
         return sum(len(expected[room] - tab.got[room]) for tab in tabs for room in tab.rooms)
 
-    last, since = lacking(), time.monotonic()
+    until_none_left(lacking, every_s=0.2)
+
+
+def until_none_left(left: Callable[[], int], every_s: float) -> None:
+    """Look again every `every_s` until `left()` is 0, or it has not gone down for QUIET_S."""
+    last, since = left(), time.monotonic()
     while last and time.monotonic() - since < QUIET_S:
-        time.sleep(0.2)
-        now = lacking()
+        time.sleep(every_s)
+        now = left()
         if now < last:
             last, since = now, time.monotonic()
 
@@ -479,12 +485,7 @@ def views_caught_up(reader: dict[str, Account], done: Sends) -> None:
         }
         return sum(max(0, last_acked.get(room, 0) - newest[room]) for room in reader)
 
-    last, since = behind(), time.monotonic()
-    while last and time.monotonic() - since < QUIET_S:
-        time.sleep(0.5)
-        now = behind()
-        if now < last:
-            last, since = now, time.monotonic()
+    until_none_left(behind, every_s=0.5)
 
 
 def expected_seqs(done: Sends) -> dict[str, set[int]]:
