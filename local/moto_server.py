@@ -13,7 +13,9 @@ Costs that grow with data are cut as well: moto's Query reads and sorts the whol
 one partition (DynamoDB reads the partition only); its response serializer walks every attribute
 value of every item through the service model (~0.5 ms an item, most of a Query's time), though
 the values are already in their wire shape; it parses the same update expression twice per
-request; EventBridge builds a JSONPath parser (grammar tables and all) for every path of every
+request, and runs every update through a validator that walks its tree ten times (an update that
+sets whole attributes, the projector's every write, is applied directly: local/moto_update.py);
+EventBridge builds a JSONPath parser (grammar tables and all) for every path of every
 target of every event; and its dispatcher lists its own package folder and a handler's methods on
 every request. SQS FIFO queues keep a group in order when its messages come back
 (local/moto_sqs.py).
@@ -82,6 +84,7 @@ from local.chaos import OFF, Chaos
 from local.moto_cognito import cognito_patches, signing_key
 from local.moto_http import KeepAliveMotoServer
 from local.moto_sqs import SQS_CALLED, SQS_PATCHES
+from local.moto_update import UPDATE_CALLED, UPDATE_PATCHES
 from local.quiet_gc import keep_collections_quiet
 
 _LOCK = threading.RLock()
@@ -618,6 +621,7 @@ PATCHES: tuple[Patch, ...] = (
     (jsonpath_ng.ext, "parse", functools.lru_cache(256)),
     # Its result is only ever read (validators deep-copy it first), so one parse per expression.
     (UpdateExpressionParser, "make", lambda own: staticmethod(functools.lru_cache(1024)(own))),
+    *UPDATE_PATCHES,  # before the lock goes around update_item
     *((DynamoDBBackend, name, _locked) for name in _LOCKED_METHODS),
     (DynamoDBStreamsBackend, "get_records", _forgetting_iterators),
     (Table, "all_items", _partition_only),
@@ -642,6 +646,7 @@ CALLED: tuple[tuple[Any, str], ...] = (
     (BaseJSONSerializer, "_default_serialize"),
     (BaseJSONSerializer, "_base64"),
     *SQS_CALLED,
+    *UPDATE_CALLED,
 )
 
 
