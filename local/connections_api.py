@@ -4,13 +4,18 @@ and answered at once (API Gateway does not wait for the client to read); a conne
 closed, unknown or dropped as too slow answers 410 `GoneException`, data over 128 KB answers
 413 `PayloadTooLargeException`, and a hostile stage (local/chaos.py) throttles some posts with 429
 `LimitExceededException`, as API Gateway does past its rate or when the client's buffer is full:
-then a connection refuses for a second or three, longer than an SDK's quick retries."""
+then a connection refuses for a second or three, longer than an SDK's quick retries.
+
+Given the stage's credentials, it answers, as API Gateway's IAM authorization does, only a post
+signed with them for `execute-api` (local/sigv4.py): anyone else on the machine would otherwise
+push frames into anyone's socket."""
 
 from __future__ import annotations
 
 import random
 import time
 
+from botocore.credentials import Credentials
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -18,27 +23,28 @@ from domain.limits import MAX_MESSAGE_BYTES
 from local.chaos import OFF, Chaos
 from local.delivery_trace import TRACE, frame_position
 from local.request_body import body_within
+from local.sigv4 import Refused, check
+from local.sigv4 import Request as SignedRequest
 from local.websocket_api import Outbox
 
 MAX_POST_BYTES = MAX_MESSAGE_BYTES  # @connections PostToConnection's data
 
 
 class ConnectionsApi:
-    def __init__(self, sockets: dict[str, Outbox], chaos: Chaos = OFF) -> None:
+    def __init__(
+        self,
+        sockets: dict[str, Outbox],
+        chaos: Chaos = OFF,
+        credentials: Credentials | None = None,
+    ) -> None:
         self.sockets = sockets  # the WebSocket API's open connections
         self.chaos = chaos
+        self.credentials = credentials  # the only ones a post may be signed with
         self.full_until: dict[str, float] = {}  # connections refusing posts for a while
         self.clock = time.monotonic
 
     async def post_to_connection(self, request: Request) -> Response:
         connection_id = request.path_params["connection_id"]
-        if self._refusing(connection_id):
-            return JSONResponse(
-                {"message": "Rate exceeded"},
-                status_code=429,
-                headers={"x-amzn-ErrorType": "LimitExceededException"},
-            )
-        outbox = self.sockets.get(connection_id)
         data = await body_within(request, MAX_POST_BYTES)
         if data is None:
             return JSONResponse(
@@ -46,6 +52,23 @@ class ConnectionsApi:
                 status_code=413,
                 headers={"x-amzn-ErrorType": "PayloadTooLargeException"},
             )
+        if self.credentials is not None:
+            try:
+                signed = SignedRequest.of_scope(request.scope, data)
+                check(signed, self.credentials, service="execute-api")
+            except Refused as refused:
+                return JSONResponse(
+                    {"message": refused.message},
+                    status_code=403,
+                    headers={"x-amzn-ErrorType": "ForbiddenException"},
+                )
+        if self._refusing(connection_id):
+            return JSONResponse(
+                {"message": "Rate exceeded"},
+                status_code=429,
+                headers={"x-amzn-ErrorType": "LimitExceededException"},
+            )
+        outbox = self.sockets.get(connection_id)
         if outbox is None or not outbox.put(data.decode(errors="replace")):
             return JSONResponse(
                 {"message": "Gone"}, status_code=410, headers={"x-amzn-ErrorType": "GoneException"}

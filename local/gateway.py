@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from botocore.credentials import Credentials
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -46,6 +47,7 @@ class Gateway:
         on_invoked: Callable[[], None] = lambda: None,
         lambdas: Lambdas | None = None,
         chaos: Chaos = OFF,
+        credentials: Credentials | None = None,  # the only ones @connections posts are signed with
     ) -> None:
         self.lambdas = lambdas or Lambdas()
         self.config = config
@@ -54,7 +56,7 @@ class Gateway:
         # on_invoked: called after a function ran, since it may have written to a stream.
         self.http_api = HttpApi(verifier, self.lambdas, on_invoked)
         self.websocket_api = WebSocketApi(self.lambdas, self.sockets, on_invoked, chaos)
-        self.connections_api = ConnectionsApi(self.sockets, chaos)
+        self.connections_api = ConnectionsApi(self.sockets, chaos, credentials)
 
     async def config_json(self, _: Request) -> Response:
         return JSONResponse(self.config)

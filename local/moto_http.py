@@ -28,12 +28,15 @@ from typing import Any
 
 import uvicorn
 from a2wsgi import WSGIMiddleware
+from botocore.credentials import Credentials
 from moto.core.request import (
     PRESERVED_HEADER_NAMES_ENVIRON_KEY,
     environ_key_for_header,
     should_preserve_original_header_name,
 )
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+from local.sigv4 import signed_only
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -96,12 +99,15 @@ def _without_internals(app: WsgiApp) -> WsgiApp:
 
 
 class KeepAliveMotoServer:
-    """moto's server application on 127.0.0.1:`port`, in a thread of this process."""
+    """moto's server application on 127.0.0.1:`port`, in a thread of this process; with
+    `credentials`, for requests signed with them only (local/sigv4.py)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, credentials: Credentials | None = None) -> None:
         moto_app = _without_internals(
             _werkzeug_environ(DomainDispatcherApplication(create_backend_app))
         )
+        if credentials is not None:
+            moto_app = signed_only(moto_app, credentials)
         app = WSGIMiddleware(moto_app, workers=THREADS)  # type: ignore[arg-type]
         self.server = uvicorn.Server(
             uvicorn.Config(

@@ -15,6 +15,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+from botocore.credentials import Credentials
+
 from local.chaos import OFF, Chaos
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,12 +59,15 @@ def _start(
     journal: tuple[Path, str] | None = None,
     chaos: Chaos = OFF,
     cognito_key: Path | None = None,
+    credentials_file: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     options = []
     if journal:
         options = ["--journal", str(journal[0].resolve()), "--journal-table", journal[1]]
     if cognito_key:
         options += ["--cognito-key", str(cognito_key.resolve())]
+    if credentials_file:
+        options += ["--credentials", str(credentials_file.resolve())]
     if chaos.throttle:
         options += ["--throttle", str(chaos.throttle)]
     if chaos.transaction_conflict:
@@ -111,17 +116,23 @@ def moto_server(
     port = port or free_port()
     with ExitStack() as cleanup:
         folder = secrets_folder or Path(cleanup.enter_context(TemporaryDirectory("-moto")))
-        key_file = folder / COGNITO_KEY_FILE
+        key_file, credentials_file = folder / COGNITO_KEY_FILE, folder / CREDENTIALS_FILE
+        signing = credentials(credentials_file)
         servers = {
             f"http://127.0.0.1:{port}": _start(
-                port, *((None, OFF) if dynamodb_apart else (journal, chaos)), key_file
+                port,
+                *((None, OFF) if dynamodb_apart else (journal, chaos)),
+                key_file,
+                credentials_file,
             )
         }
         url = next(iter(servers))
         endpoints = {"AWS_ENDPOINT_URL": url}
         if dynamodb_apart:
             apart = free_port()
-            servers[f"http://127.0.0.1:{apart}"] = _start(apart, journal, chaos)
+            servers[f"http://127.0.0.1:{apart}"] = _start(
+                apart, journal, chaos, credentials_file=credentials_file
+            )
             endpoints |= dict.fromkeys(DYNAMODB_VARIABLES, f"http://127.0.0.1:{apart}")
         saved = {
             name: os.environ.get(name)
@@ -131,7 +142,7 @@ def moto_server(
             os.environ.pop(name, None)
         os.environ.update(
             **endpoints,
-            **credentials(folder / CREDENTIALS_FILE),
+            **signing,
             AWS_DEFAULT_REGION="us-east-1",
         )
         os.environ[COGNITO_KEY_ENV] = str(key_file)
@@ -160,6 +171,14 @@ def credentials(path: Path) -> dict[str, str]:
     }
     write_secret(path, json.dumps(made))
     return made
+
+
+def signing_credentials(path: Path | None) -> Credentials | None:
+    """The credentials kept in `path` as botocore signs with them; None without a path."""
+    if path is None:
+        return None
+    kept = credentials(path)
+    return Credentials(kept["AWS_ACCESS_KEY_ID"], kept["AWS_SECRET_ACCESS_KEY"])
 
 
 def write_secret(path: Path, text: str) -> None:

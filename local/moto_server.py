@@ -36,7 +36,9 @@ Its Cognito pools sign tokens with a key of the stage's (local/moto_cognito.py),
 one moto ships: `--cognito-key FILE` keeps it in FILE, made there the first time.
 
 Run: `python -m local.moto_server --port 5000 [--journal FILE --journal-table NAME]
-[--throttle RATE] [--transaction-conflict RATE] [--cognito-key FILE]` (binds 127.0.0.1).
+[--throttle RATE] [--transaction-conflict RATE] [--cognito-key FILE] [--credentials FILE]`
+(binds 127.0.0.1). With `--credentials`, only requests signed with them are answered, as AWS
+answers only signed requests (local/sigv4.py).
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from local.chaos import OFF, Chaos
 from local.moto_cognito import cognito_patches, signing_key
 from local.moto_http import KeepAliveMotoServer
+from local.moto_process import signing_credentials
 from local.moto_sqs import SQS_CALLED, SQS_PATCHES
 from local.moto_update import UPDATE_CALLED, UPDATE_PATCHES
 from local.quiet_gc import keep_collections_quiet
@@ -767,6 +770,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--cognito-key", type=Path, help="the pools' signing key (JWK), made there if missing"
     )
+    parser.add_argument(
+        "--credentials",
+        type=Path,
+        help="the only AWS credentials requests may be signed with (local/sigv4.py); any without",
+    )
     args = parser.parse_args(argv)
     if bool(args.journal) != bool(args.journal_table):
         parser.error("--journal and --journal-table go together")
@@ -778,7 +786,7 @@ def main(argv: list[str] | None = None) -> None:
         Chaos(throttle=args.throttle, transaction_conflict=args.transaction_conflict),
         signing_key(args.cognito_key),
     )
-    server = KeepAliveMotoServer(args.port)
+    server = KeepAliveMotoServer(args.port, signing_credentials(args.credentials))
     server.start()
     keep_collections_quiet()
     host, port = server.get_host_and_port()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from botocore.credentials import Credentials
 
 from adapters.aws import client
 from adapters.tokens import CognitoVerifier
@@ -161,6 +162,9 @@ class LocalStage:
             on_invoked=lambda: wake(stream_pumps),
             lambdas=self.lambdas,
             chaos=self.chaos,
+            credentials=Credentials(
+                os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]
+            ),
         )
         server = uvicorn.Server(
             uvicorn.Config(

@@ -14,7 +14,8 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
-from websockets.sync.client import connect
+from botocore.exceptions import ClientError
+from websockets.sync.client import ClientConnection, connect
 
 from local.stage import LocalStage
 from tests.e2e.support import api, token, upload_form
@@ -51,6 +52,14 @@ def test_a_smuggled_second_cognito_target_cannot_set_someone_elses_password(
     with pytest.raises(Exception, match="NotAuthorized"):
         stage.sign_in("bob", "Taken-over-1")
     assert stage.sign_in("bob")["IdToken"]
+
+
+def next_answer(ws: ClientConnection) -> dict[str, object]:
+    """The next frame that answers this socket, past room events of earlier tests that reach it."""
+    while True:
+        frame: dict[str, object] = json.loads(ws.recv(timeout=10))
+        if frame.get("type") in ("error", "pong"):
+            return frame
 
 
 def tampered_upload(stage: LocalStage, extra: list[tuple[str, str]]) -> requests.Response:
@@ -103,9 +112,9 @@ def test_a_frame_nested_too_deep_is_answered_with_an_error_and_the_socket_stays_
     deep = '{"action": "send", "room_id": "r", "text": ' + "[" * 10_000 + "]" * 10_000 + "}"
     with connect(f"{stage.config['wsUrl']}?token={token(stage, 'alice')}", open_timeout=10) as ws:
         ws.send(deep)
-        answer = json.loads(ws.recv(timeout=10))
+        answer = next_answer(ws)
         ws.send(json.dumps({"action": "ping"}))
-        after = json.loads(ws.recv(timeout=10))
+        after = next_answer(ws)
 
     assert (answer["type"], answer["code"]) == ("error", "bad_frame")
     assert after == {"type": "pong"}
@@ -168,3 +177,62 @@ def test_motos_internal_api_with_every_users_password_answers_nobody(stage: Loca
     assert requests.get(f"{moto}/moto-api/data.json", timeout=10).status_code == 403
     assert requests.post(f"{moto}/moto-api/reset", timeout=10).status_code == 403
     assert stage.sign_in("bob")["IdToken"]  # nothing was wiped
+
+
+def shared_picture(stage: LocalStage) -> str:
+    """The presigned URL alice's room hands a member for a picture she shared."""
+    room = api(stage, "alice", "POST", "/rooms", {"name": "Shared"})["room_id"]
+    form = upload_form(stage, room, 8)
+    posted = requests.post(
+        form["url"], data=form["fields"], files={"file": b"\x89PNG1234"}, timeout=10
+    )
+    assert posted.status_code == 204, posted.text
+    file_id = form["attachment"]["key"].rsplit("/", 1)[1]
+    found = requests.get(
+        f"{stage.base}/api/rooms/{room}/files/{file_id}",
+        headers={"Authorization": f"Bearer {token(stage, 'alice')}"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert found.status_code in (302, 303, 307), found.text
+    return str(found.headers["location"])
+
+
+def test_a_download_url_with_its_signature_zeroed_or_its_type_changed_is_refused(
+    stage: LocalStage,
+) -> None:
+    url = shared_picture(stage)
+    zeroed = url.split("X-Amz-Signature=")[0] + "X-Amz-Signature=" + "0" * 64
+
+    assert requests.get(url, timeout=10).status_code == 200
+    assert requests.get(zeroed, timeout=10).status_code == 403
+    assert requests.get(url + "&response-content-type=text/html", timeout=10).status_code == 403
+
+
+def test_motos_port_answers_no_request_the_stage_did_not_sign(stage: LocalStage) -> None:
+    moto, dynamodb = os.environ["AWS_ENDPOINT_URL"], os.environ["AWS_ENDPOINT_URL_DYNAMODB"]
+    target = {"Content-Type": "application/x-amz-json-1.1"}
+    set_password = requests.post(
+        moto,
+        data=json.dumps({"UserPoolId": stage.pool_id, "Username": "bob", "Password": "Takeover1!"}),
+        headers=target | {"X-Amz-Target": COGNITO + "AdminSetUserPassword"},
+        timeout=10,
+    )
+    scan = requests.post(
+        dynamodb,
+        data=json.dumps({"TableName": "anything"}),
+        headers=target | {"X-Amz-Target": "DynamoDB_20120810.Scan"},
+        timeout=10,
+    )
+    forger = boto3.client(
+        "s3",
+        endpoint_url=moto,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+    assert set_password.status_code == 403 and scan.status_code == 403
+    with pytest.raises(ClientError, match="InvalidClientTokenId"):
+        forger.list_buckets()
+    assert stage.sign_in("bob")["IdToken"]  # the password did not change

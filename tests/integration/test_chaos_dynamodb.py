@@ -37,7 +37,8 @@ def table(dynamodb: Any) -> None:
 def hostile(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A client that does not retry, on a server failing at the test's rates."""
     with moto_server(chaos=request.param):
-        dynamodb = boto3.client(
+        # A session of its own: the default one keeps the credentials of the first server.
+        dynamodb = boto3.session.Session().client(
             "dynamodb", config=Config(retries={"mode": "standard", "max_attempts": 1})
         )
         table(dynamodb)  # the control plane is not throttled

@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from adapters.event_store import DynamoEventStore
 from adapters.view_store import DynamoViewStore
@@ -18,8 +21,10 @@ from domain.ids import dm_room_id
 from domain.projection import project
 from functions.http_api import handler
 from functions.http_api.deps import from_environment
+from local import s3
 from local.provision import Stage
 from tests.integration.support import FakeContext
+from tests.unit.local_support import serving
 
 SAMPLE = json.loads(
     (Path(__file__).resolve().parents[3] / "shared/aws-events/http-api-v2-jwt.json").read_text()
@@ -133,6 +138,17 @@ def test_outsiders_can_neither_read_nor_write_a_room_nor_tell_that_it_exists() -
             assert other["error"]["message"].replace(nowhere, there) == reply["error"]["message"]
 
 
+@pytest.fixture
+def upload_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """S3's browser upload, served as the local stage serves it (local/s3.py): moto's own port
+    takes only signed requests, as AWS's S3 takes them."""
+    app = Starlette(routes=[Route("/s3/{bucket}", s3.upload, methods=["POST"])])
+    with serving(app) as host:
+        monkeypatch.setenv("FILES_UPLOAD_URL", f"http://{host}/s3")
+        yield
+
+
+@pytest.mark.usefixtures("upload_endpoint")
 def test_a_member_uploads_a_picture_shares_it_and_another_member_downloads_it() -> None:
     room = call("POST", "/rooms", body={"name": "Photos", "members": ["bob"]})[1]["room_id"]
     picture = b"\x89PNG\r\n\x1a\n" + b"pixels" * 10

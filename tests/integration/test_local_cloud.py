@@ -7,7 +7,10 @@ from __future__ import annotations
 import http.client
 import json
 
+import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
 from adapters.aws import client
@@ -198,12 +201,18 @@ def test_the_stream_reader_names_the_shard_each_record_came_from(stage: Stage) -
 def test_the_server_keeps_a_connection_for_the_next_call_as_aws_does(moto_endpoint: str) -> None:
     host, port = moto_endpoint.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    signed = {
-        "X-Amz-Target": "DynamoDB_20120810.ListTables",
-        "Content-Type": "application/x-amz-json-1.0",
-        "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/"
-        "aws4_request, SignedHeaders=host, Signature=0",
-    }
+    request = AWSRequest(
+        "POST",
+        moto_endpoint + "/",
+        data=b"{}",
+        headers={
+            "X-Amz-Target": "DynamoDB_20120810.ListTables",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    credentials = boto3.session.Session().get_credentials()
+    SigV4Auth(credentials, "dynamodb", "us-east-1").add_auth(request)
+    signed = dict(request.headers.items())
     answers = []
     for _ in range(3):
         connection.request("POST", "/", body="{}", headers=signed)

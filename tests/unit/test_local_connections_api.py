@@ -10,6 +10,8 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -115,3 +117,32 @@ def test_a_hostile_stage_refuses_a_connections_posts_for_a_while_as_api_gateway_
     assert first.headers["x-amzn-ErrorType"] == "LimitExceededException"
     assert again.status_code == 429
     assert later.status_code == 200 and outboxes["open"].frames == ["{}"]
+
+
+def test_given_the_stage_s_credentials_only_a_post_signed_with_them_is_queued(
+    outboxes: dict[str, FakeOutbox],
+) -> None:
+    stage = Credentials("LOCALSTAGE", "stage-secret")
+    api = ConnectionsApi(outboxes, credentials=stage)  # type: ignore[arg-type]
+    app = Starlette(
+        routes=[Route("/@connections/{connection_id}", api.post_to_connection, methods=["POST"])]
+    )
+
+    def poster(key: str, secret: str) -> Any:
+        return boto3.client(
+            "apigatewaymanagementapi",
+            endpoint_url=f"http://{host}",
+            region_name="us-east-1",
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+        )
+
+    with serving(app) as host:
+        poster("LOCALSTAGE", "stage-secret").post_to_connection(ConnectionId="open", Data=b"hi")
+        unsigned = post(f"http://{host}", "open", b'{"type": "message.created"}')
+        with pytest.raises(ClientError, match="ForbiddenException"):
+            poster("LOCALSTAGE", "guessed").post_to_connection(ConnectionId="open", Data=b"x")
+
+    assert unsigned.status_code == 403
+    assert unsigned.headers["x-amzn-ErrorType"] == "ForbiddenException"
+    assert outboxes["open"].frames == ["hi"]
