@@ -22,7 +22,8 @@ of the first (a projector retry depends on that: the soak saw frames out of orde
 A visibility change is taken, as SQS takes it, only for a message in flight and by its latest
 receipt handle: moto changed any message that ever had the handle, so a late request of an earlier
 receive hid a message that was visible again without holding its group back, and the group's next
-message went out first.
+message went out first. A delete too is taken by the latest receipt handle only (a FIFO queue
+refuses an earlier one, or one whose message is visible again).
 
 Last, the server answers each request on a thread of its own, and moto's queue takes no lock but to
 append: a receive walked the set of received messages while a delete took one out of it, and failed
@@ -149,10 +150,40 @@ def _in_flight_only(change: Callable[..., None]) -> Callable[..., None]:
     return change_message_visibility
 
 
+class ReceiptHandleExpired(ReceiptHandleIsInvalid):
+    def __init__(self, receipt_handle: str) -> None:
+        super().__init__()
+        self.code = "InvalidParameterValue"
+        self.message = (
+            f"Value {receipt_handle} for parameter ReceiptHandle is invalid. Reason: The receipt "
+            "handle has expired."
+        )
+
+
+def _latest_handle_only(delete: Callable[[Queue, str], None]) -> Callable[[Queue, str], None]:
+    def delete_message(self: Queue, receipt_handle: str) -> None:
+        """As SQS: a message is deleted by its latest receipt handle only. Given an earlier one,
+        a standard queue answers success and keeps the message; a FIFO queue refuses, as it
+        refuses a handle whose message is visible again. moto deleted by any handle the message
+        ever had, so a delete that came late, after the message had gone to another receiver
+        whose invocation then failed, lost it locally where SQS would deliver it again."""
+        found = next((m for m in self._messages if m.had_receipt_handle(receipt_handle)), None)
+        if found is not None and receipt_handle not in self.deleted_messages:
+            expired = found.receipt_handle != receipt_handle
+            if self.fifo_queue and (expired or found.visible):
+                raise ReceiptHandleExpired(receipt_handle)
+            if expired:
+                return
+        delete(self, receipt_handle)
+
+    return delete_message
+
+
 SQS_PATCHES: tuple[tuple[Any, str, Callable[[Any], Any]], ...] = (
     (SQSBackend, "receive_message", _in_group_order),
     (SQSBackend, "is_message_valid_based_on_retention_period", _retention_read),
     (Queue, "add_message", _deduplicated_for_five_minutes),
+    (Queue, "delete_message", _latest_handle_only),  # under the queue's lock (next)
     (Queue, "delete_message", _holding(_itself)),
     (SQSBackend, "change_message_visibility", _in_flight_only),
     (SQSBackend, "purge_queue", _holding(_named)),

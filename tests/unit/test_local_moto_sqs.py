@@ -79,8 +79,9 @@ def test_a_receive_and_a_delete_of_one_fifo_queue_never_trip_over_each_other() -
     stalling = Stalling("pending")
     stalling.group_id = "room#a"
     other = message("other", "room#b")
+    other.change_visibility(30)  # received, in flight: its handle deletes it
     queue._messages += [stalling, other]
-    queue.pending_messages.update({stalling, other})  # both received before, both visible again
+    queue.pending_messages.update({stalling, other})  # both received before
     failures: list[Exception] = []
 
     def receive() -> None:
@@ -138,3 +139,36 @@ def test_a_visibility_change_by_a_receipt_handle_of_an_earlier_receive_is_refuse
     with pytest.raises(ReceiptHandleIsInvalid):
         backend.change_message_visibility(queue.name, handle(first), 0)
     backend.change_message_visibility(queue.name, handle(again), 0)  # the latest one may
+
+
+def test_a_fifo_message_is_deleted_by_its_latest_receipt_handle_only() -> None:
+    """A delete that comes after the message went to another receiver must not delete it: that
+    receiver may fail, and SQS then delivers the message again."""
+    backend, queue = fifo_queue("deletes.fifo")
+    sent(backend, queue, "1180")
+    (first,) = backend.receive_message(queue.name, 10, 0, 30)
+    earlier = handle(first)
+    backend.change_message_visibility(queue.name, earlier, 0)
+
+    with pytest.raises(ReceiptHandleIsInvalid, match="expired"):
+        backend.delete_message(queue.name, earlier)  # visible again: no longer its handle's
+    (again,) = backend.receive_message(queue.name, 10, 0, 30)
+    with pytest.raises(ReceiptHandleIsInvalid, match="expired"):
+        backend.delete_message(queue.name, earlier)
+    backend.delete_message(queue.name, handle(again))
+
+    assert backend.receive_message(queue.name, 10, 0, 0) == []
+
+
+def test_a_standard_queue_takes_a_delete_by_an_earlier_handle_and_keeps_the_message() -> None:
+    backend = SQSBackend(REGION, ACCOUNT)
+    queue = backend.create_queue("deletes")
+    backend.send_message(queue.name, "hello")
+    (first,) = backend.receive_message(queue.name, 10, 0, 30)
+    backend.change_message_visibility(queue.name, handle(first), 0)
+    (again,) = backend.receive_message(queue.name, 10, 0, 30)
+
+    backend.delete_message(queue.name, handle(first))  # answered, as SQS answers it
+    backend.change_message_visibility(queue.name, handle(again), 0)
+
+    assert bodies(backend.receive_message(queue.name, 10, 0, 0)) == ["hello"]
