@@ -25,6 +25,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from local.whole_file import replace_whole
+
 ENV = "CHAT_CHAOS"
 STRUCK: Counter[str] = Counter()  # the failures played in this process, by kind
 
@@ -102,9 +104,7 @@ def from_environment() -> Chaos:
 def save_struck(path: Path) -> None:
     """What this process has played so far, for whoever watches a stage run in a process of its
     own (bench/soak.py); replaced whole, so a kill never leaves half a file."""
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(dict(STRUCK)))
-    partial.replace(path)
+    replace_whole(path, json.dumps(dict(STRUCK)))
 
 
 def load_struck(path: Path) -> Counter[str]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from local.whole_file import replace_whole
 
 ENDPOINTS_FILE = "endpoints.json"
 VERSION = 1
@@ -55,16 +56,7 @@ def record(folder: Path, endpoints: Endpoints) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ENDPOINTS_FILE
     text = json.dumps({"version": VERSION, **asdict(endpoints)}, indent=2, sort_keys=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{ENDPOINTS_FILE}.", dir=folder)
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(text + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_whole(path, text + "\n")
     return path
 
 

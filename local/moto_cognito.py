@@ -21,8 +21,9 @@ from joserfc import jwk
 from moto.cognitoidp.models import CognitoIdpUser, CognitoIdpUserPool
 from moto.cognitoidp.responses import CognitoIdpJsonWebKeyResponse
 
-from local.moto_process import read_secret, write_secret
+from local.moto_process import read_secret
 from local.password_hash import MARK, matches
+from local.whole_file import replace_whole
 
 KEY_ID = "dummy"  # the kid moto writes into every token's header
 KEY_BITS = 2048
@@ -35,7 +36,7 @@ def signing_key(path: Path | None) -> jwk.RSAKey:
         return jwk.RSAKey.import_key(json.loads(read_secret(path)))
     key = jwk.RSAKey.generate_key(KEY_BITS, parameters={"kid": KEY_ID, "alg": "RS256"})
     if path is not None:
-        write_secret(path, json.dumps(key.as_dict(private=True)))
+        replace_whole(path, json.dumps(key.as_dict(private=True)))
     return key
 
 

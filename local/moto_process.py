@@ -18,6 +18,7 @@ from tempfile import TemporaryDirectory
 from botocore.credentials import Credentials
 
 from local.chaos import OFF, Chaos
+from local.whole_file import replace_whole
 
 ROOT = Path(__file__).resolve().parents[1]
 COGNITO_KEY_FILE = "cognito-key.json"
@@ -169,7 +170,7 @@ def credentials(path: Path) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "LOCAL" + secrets.token_hex(8).upper(),
         "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
     }
-    write_secret(path, json.dumps(made))
+    replace_whole(path, json.dumps(made))
     return made
 
 
@@ -179,16 +180,6 @@ def signing_credentials(path: Path | None) -> Credentials | None:
         return None
     kept = credentials(path)
     return Credentials(kept["AWS_ACCESS_KEY_ID"], kept["AWS_SECRET_ACCESS_KEY"])
-
-
-def write_secret(path: Path, text: str) -> None:
-    """Replace `path` whole with `text`, readable and writable by its owner only."""
-    partial = path.with_suffix(".partial")
-    partial.unlink(missing_ok=True)  # a leftover would keep its mode; a link, its target
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(descriptor, "w") as out:
-        out.write(text)
-    partial.replace(path)
 
 
 def read_secret(path: Path) -> str:

@@ -19,6 +19,7 @@ from adapters.aws import client
 from adapters.event_codec import from_event_item, is_event_item
 from adapters.view_store import DynamoViewStore
 from local.password_hash import MARK, hashed
+from local.whole_file import replace_whole
 from ops.replay import fold_log
 
 EVENTS_FILE = "events.jsonl"
@@ -78,7 +79,5 @@ class LocalState:
             user["password"] = hashed(user["password"])
         if clear:
             with self._lock:
-                partial = path.with_suffix(".partial")
-                partial.write_text("".join(json.dumps(user) + "\n" for user in users))
-                partial.replace(path)
+                replace_whole(path, "".join(json.dumps(user) + "\n" for user in users))
         return users
