@@ -93,6 +93,8 @@ def check(
     """Raises Refused unless AWS would take the request as the stage's own, or as public where
     no `service` is named (an endpoint of one service, named, serves nothing unsigned)."""
     now = now or datetime.now(UTC)
+    if service is None and is_preflight(request):
+        return  # a browser's CORS preflight, which S3 answers by the bucket's CORS rules
     authorization = request.headers.get("authorization")
     query = dict(parse_qsl(request.query, keep_blank_values=True))
     if authorization is not None:
@@ -108,11 +110,33 @@ def check(
         raise Refused(403, "SignatureDoesNotMatch", f"Credential should be scoped to {service}")
 
 
+def is_preflight(request: Request) -> bool:
+    """A browser's CORS preflight and nothing more: moto runs an OPTIONS request's action like
+    any other (an `X-Amz-Target` on it set a Cognito password), so one carrying a target, a body
+    or credentials is no preflight."""
+    headers = request.headers
+    return (
+        request.method == "OPTIONS"
+        and "access-control-request-method" in headers
+        and not {"x-amz-target", "authorization", "transfer-encoding"} & headers.keys()
+        and headers.get("content-length", "0") == "0"
+        and not request.body
+    )
+
+
+def needs_body(request: Request) -> bool:
+    """Whether `check` reads the request's body: a signed request's or a public Cognito call's.
+    Any other is answered (or refused) from its head, so no unsigned upload is read whole."""
+    return (
+        "authorization" in request.headers
+        or "X-Amz-Signature=" in request.query
+        or request.headers.get("x-amz-target") in COGNITO_PUBLIC_TARGETS
+    )
+
+
 def _check_public(request: Request) -> None:
     if request.method in ("GET", "HEAD") and _UNSIGNED_PATHS.fullmatch(request.path):
         return
-    if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
-        return  # a browser's CORS preflight, which S3 answers by the bucket's CORS rules
     target = request.headers.get("x-amz-target", "")
     if request.method == "POST" and target in COGNITO_PUBLIC_TARGETS:
         refused = refusal(target, request.body)
@@ -188,6 +212,8 @@ def _check_presigned(
             400, "AuthorizationQueryParametersError", f"X-Amz-Algorithm must be {_ALGORITHM}"
         )
     date, service = _scope(query.get("X-Amz-Credential", ""), credentials)
+    if service != "s3":
+        raise Refused(400, "AuthorizationQueryParametersError", "only S3 is presigned here")
     amz_date = query.get("X-Amz-Date")
     at = _timestamp(amz_date)
     try:
@@ -209,9 +235,7 @@ def _check_presigned(
         part for part in request.query.split("&") if not part.startswith("X-Amz-Signature=")
     )
     uri = request.path + (f"?{unsigned}" if unsigned else "")
-    signer = (S3SigV4QueryAuth if service == "s3" else SigV4Auth)(
-        credentials, service, REGION, expires
-    )
+    signer = S3SigV4QueryAuth(credentials, service, REGION, expires)
     expected = _signature(signer, request, uri, names, str(amz_date))
     if not hmac.compare_digest(expected, query.get("X-Amz-Signature", "")):
         raise Refused(
@@ -239,8 +263,11 @@ def _signature(
 
 
 def _request(environ: dict[str, Any]) -> Request:
-    """The request a WSGI environ (a2wsgi's, with its ASGI scope) carries; the body is read and
-    put back for the application."""
+    """The request a WSGI environ (a2wsgi's, with its ASGI scope) carries; the body is read (and
+    put back for the application) only where the check needs it."""
+    head = Request.of_scope(environ["asgi.scope"], b"")
+    if not needs_body(head):
+        return head
     body = environ["wsgi.input"].read()
     environ["wsgi.input"] = BytesIO(body)
     return Request.of_scope(environ["asgi.scope"], body)

@@ -232,7 +232,20 @@ def test_motos_port_answers_no_request_the_stage_did_not_sign(stage: LocalStage)
         aws_secret_access_key="testing",
     )
 
+    as_preflight = requests.options(
+        moto,
+        data=json.dumps({"UserPoolId": stage.pool_id, "Username": "bob", "Password": "Takeover1!"}),
+        headers=target
+        | {
+            "X-Amz-Target": COGNITO + "AdminSetUserPassword",
+            "Origin": stage.base,
+            "Access-Control-Request-Method": "POST",
+        },
+        timeout=10,
+    )
+
     assert set_password.status_code == 403 and scan.status_code == 403
+    assert as_preflight.status_code == 403
     with pytest.raises(ClientError, match="InvalidClientTokenId"):
         forger.list_buckets()
     assert stage.sign_in("bob")["IdToken"]  # the password did not change

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from unittest.mock import patch
 
 import pytest
-from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth
+from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from local.sigv4 import Refused, Request, check
+from local.sigv4 import Refused, Request, check, needs_body
 
 STAGE = Credentials("LOCALKEY", "stage-secret")
 HOST = "127.0.0.1:5000"
@@ -150,3 +150,37 @@ def test_cognito_s_admin_calls_and_flows_the_client_does_not_allow_need_more() -
     assert refusal(Request("POST", "/", admin, b"{}")) == "MissingAuthenticationToken"
     assert refusal(Request("POST", "/", sign_in, srp)) == "InvalidParameterException"
     assert refusal(Request("GET", "/files-bucket", host, b"")) == "MissingAuthenticationToken"
+
+
+def test_an_options_request_carrying_a_cognito_call_is_no_preflight() -> None:
+    """moto runs an OPTIONS request's action like any other: with a target, it set a password."""
+    preflight = {"host": HOST, "origin": "http://x", "access-control-request-method": "POST"}
+    admin = preflight | {"x-amz-target": "AWSCognitoIdentityProviderService.AdminSetUserPassword"}
+    body = json.dumps({"UserPoolId": "p", "Username": "bob", "Password": "Hacked123!"}).encode()
+    with_body = preflight | {"content-length": str(len(body))}
+
+    assert refusal(Request("OPTIONS", "/", admin, body)) == "MissingAuthenticationToken"
+    assert refusal(Request("OPTIONS", "/", with_body, body)) == "MissingAuthenticationToken"
+
+
+def test_a_preflight_for_a_presigned_download_is_answered_as_s3_answers_it() -> None:
+    download = presigned_download()
+    preflight = dict(download.headers) | {"access-control-request-method": "GET"}
+
+    check(Request("OPTIONS", download.raw_uri, preflight, b""), STAGE, NOW)
+
+
+def test_a_presigned_request_for_another_service_is_refused_not_crashed_on() -> None:
+    request = AWSRequest(method="GET", url=f"http://{HOST}/?Action=ListQueues")
+    _sign_at(SigV4QueryAuth(STAGE, "sqs", "us-east-1", 60), request, NOW)
+
+    assert refusal(received(request)) == "AuthorizationQueryParametersError"
+
+
+def test_only_a_signed_request_or_a_public_cognito_call_has_its_body_read() -> None:
+    host = {"host": HOST}
+    upload = Request("PUT", "/files-bucket/big", host | {"content-length": "9999999"}, b"")
+    sign_in = host | {"x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth"}
+
+    assert not needs_body(upload)
+    assert needs_body(signed_call()) and needs_body(Request("POST", "/", sign_in, b""))
