@@ -179,6 +179,32 @@ def _latest_handle_only(delete: Callable[[Queue, str], None]) -> Callable[[Queue
     return delete_message
 
 
+def _reasons_kept(_: Callable[..., Any]) -> Callable[..., Any]:
+    def delete_message_batch(
+        self: SQSBackend, queue_name: str, receipts: list[dict[str, Any]]
+    ) -> tuple[list[str], list[dict[str, Any]]]:
+        """moto's batch, but each refusal with its own code and message (moto's says "not a
+        valid receipt handle" for an expired one too)."""
+        deleted: list[str] = []
+        refused: list[dict[str, Any]] = []
+        for receipt in receipts:
+            try:
+                self.delete_message(queue_name, receipt["ReceiptHandle"])
+                deleted.append(receipt["Id"])
+            except ReceiptHandleIsInvalid as error:
+                refused.append(
+                    {
+                        "Id": receipt["Id"],
+                        "SenderFault": True,
+                        "Code": error.code,
+                        "Message": error.message,
+                    }
+                )
+        return deleted, refused
+
+    return delete_message_batch
+
+
 SQS_PATCHES: tuple[tuple[Any, str, Callable[[Any], Any]], ...] = (
     (SQSBackend, "receive_message", _in_group_order),
     (SQSBackend, "is_message_valid_based_on_retention_period", _retention_read),
@@ -186,6 +212,7 @@ SQS_PATCHES: tuple[tuple[Any, str, Callable[[Any], Any]], ...] = (
     (Queue, "delete_message", _latest_handle_only),  # under the queue's lock (next)
     (Queue, "delete_message", _holding(_itself)),
     (SQSBackend, "change_message_visibility", _in_flight_only),
+    (SQSBackend, "delete_message_batch", _reasons_kept),
     (SQSBackend, "purge_queue", _holding(_named)),
 )
 SQS_CALLED: tuple[tuple[Any, str], ...] = ((SQSBackend, "get_queue"),)

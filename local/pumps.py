@@ -475,6 +475,10 @@ class QueuePump:
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(some)
             ]
             deleted = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            for refused in (deleted or {}).get("Failed", []):
+                # A FIFO queue refuses a delete whose receive's visibility ran out: the message
+                # comes back, as on AWS, and its frame is delivered again.
+                log.warning("queue pump: %s kept a message: %s", self.mapping.queue, refused)
             TRACE.record(
                 "deleted", ids=[m["MessageId"] for m in some], failed=(deleted or {}).get("Failed")
             )

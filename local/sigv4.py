@@ -46,6 +46,10 @@ _AUTHORIZATION: Final = re.compile(
 _UNSIGNED_PATHS: Final = re.compile(
     r"/moto-api/|/[\w-]+/\.well-known/(jwks\.json|openid-configuration)"
 )
+# A path that names an S3 bucket (and perhaps a key): an OPTIONS request to another path reaches
+# another of moto's actions (`/` lists every bucket; `/dynamodb_<region>/` crashes its dispatcher).
+_BUCKET_PATH: Final = re.compile(r"/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?")
+_NOT_BUCKETS: Final = ("/moto-api", "/latest/")  # moto's own API, its instance metadata
 _UNHASHED_PAYLOADS: Final = ("UNSIGNED-PAYLOAD", "STREAMING-")
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -117,6 +121,8 @@ def is_preflight(request: Request) -> bool:
     headers = request.headers
     return (
         request.method == "OPTIONS"
+        and _BUCKET_PATH.fullmatch(request.path) is not None
+        and not request.path.startswith(_NOT_BUCKETS)
         and "access-control-request-method" in headers
         and not {"x-amz-target", "authorization", "transfer-encoding"} & headers.keys()
         and headers.get("content-length", "0") == "0"
@@ -273,6 +279,11 @@ def _request(environ: dict[str, Any]) -> Request:
     return Request.of_scope(environ["asgi.scope"], body)
 
 
+def _declares_body(request: Request) -> bool:
+    headers = request.headers
+    return "transfer-encoding" in headers or headers.get("content-length", "0") not in ("", "0")
+
+
 def _refusal(refused: Refused, request: Request) -> tuple[str, list[tuple[str, str]], bytes]:
     status = f"{refused.status} {'Forbidden' if refused.status == 403 else 'Bad Request'}"
     if "x-amz-target" in request.headers or "json" in request.headers.get("content-type", ""):
@@ -291,6 +302,9 @@ def signed_only(app: WsgiApp, credentials: Credentials) -> WsgiApp:
             check(request, credentials)
         except Refused as refused:
             status, headers, body = _refusal(refused, request)
+            if not request.body and _declares_body(request):
+                # Unread, the body would be taken for the next request on the connection.
+                headers.append(("Connection", "close"))
             start_response(status, headers)
             return [body]
         return app(environ, start_response)

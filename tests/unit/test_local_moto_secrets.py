@@ -54,7 +54,7 @@ def test_a_secret_is_written_owner_only_over_a_leftover_and_a_loose_one_is_tight
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "cognito-key.json"
-    leftover = path.with_suffix(".partial")
+    leftover = tmp_path / ".cognito-key.json.k1ll3d"  # what a kill part-way through a write left
     leftover.write_text("{}")
     leftover.chmod(0o644)
 
@@ -64,3 +64,4 @@ def test_a_secret_is_written_owner_only_over_a_leftover_and_a_loose_one_is_tight
 
     assert owner_only(path)
     assert made.as_dict(private=True) == kept.as_dict(private=True)
+    assert not leftover.exists()

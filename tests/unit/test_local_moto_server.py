@@ -34,7 +34,7 @@ def test_the_installed_moto_has_everything_the_patches_replace_or_call() -> None
 def test_every_attribute_the_patches_replace_is_checked() -> None:
     checked = {(owner, attribute) for owner, attribute in targets()}
 
-    assert len(moto_server.PATCHES) == 24
+    assert len(moto_server.PATCHES) == 25
     for owner, attribute in [
         (DynamoDBBackend, "transact_write_items"),
         (DynamoDBBackend, "put_item"),

@@ -172,3 +172,18 @@ def test_a_standard_queue_takes_a_delete_by_an_earlier_handle_and_keeps_the_mess
     backend.change_message_visibility(queue.name, handle(again), 0)
 
     assert bodies(backend.receive_message(queue.name, 10, 0, 0)) == ["hello"]
+
+
+def test_a_batch_delete_names_why_it_kept_a_message() -> None:
+    backend, queue = fifo_queue("batch.fifo")
+    sent(backend, queue, "1180")
+    (first,) = backend.receive_message(queue.name, 10, 0, 30)
+    backend.change_message_visibility(queue.name, handle(first), 0)
+
+    deleted, refused = backend.delete_message_batch(
+        queue.name, [{"Id": "0", "ReceiptHandle": handle(first)}]
+    )
+
+    assert deleted == []
+    assert [(r["Id"], r["Code"]) for r in refused] == [("0", "InvalidParameterValue")]
+    assert "expired" in refused[0]["Message"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from io import BytesIO
 from unittest.mock import patch
 
 import pytest
@@ -12,7 +13,7 @@ from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth, SigV4Auth, SigV4QueryAu
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from local.sigv4 import Refused, Request, check, needs_body
+from local.sigv4 import Refused, Request, check, needs_body, signed_only
 
 STAGE = Credentials("LOCALKEY", "stage-secret")
 HOST = "127.0.0.1:5000"
@@ -184,3 +185,33 @@ def test_only_a_signed_request_or_a_public_cognito_call_has_its_body_read() -> N
 
     assert not needs_body(upload)
     assert needs_body(signed_call()) and needs_body(Request("POST", "/", sign_in, b""))
+
+
+def test_an_options_request_to_no_bucket_is_no_preflight() -> None:
+    """moto's S3 lists every bucket for `OPTIONS /`, and its dispatcher fails on its own paths."""
+    preflight = {"host": HOST, "origin": "http://x", "access-control-request-method": "GET"}
+
+    for path in ("/", "/dynamodb_us-east-1/x", "/moto-api/data.json"):
+        assert refusal(Request("OPTIONS", path, preflight, b"")) == "MissingAuthenticationToken"
+
+
+def test_a_refused_request_whose_body_was_not_read_closes_its_connection() -> None:
+    """Unread, the body would be taken for the connection's next request."""
+    answered: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def refuse(body_headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+        environ = {
+            "REQUEST_METHOD": "PUT",
+            "wsgi.input": BytesIO(b"x" * 10),
+            "asgi.scope": {
+                "method": "PUT",
+                "path": "/files-bucket/a",
+                "query_string": b"",
+                "headers": [(b"host", HOST.encode()), *body_headers],
+            },
+        }
+        signed_only(lambda *_: [b"moto"], STAGE)(environ, lambda *a: answered.append(a))
+        return dict(answered[-1][1])
+
+    assert refuse([(b"content-length", b"10")])["Connection"] == "close"
+    assert "Connection" not in refuse([])
