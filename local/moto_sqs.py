@@ -123,6 +123,11 @@ def _named(backend: SQSBackend, queue_name: str, *_: Any, **__: Any) -> Queue:
     return backend.get_queue(queue_name)
 
 
+def _received_with(queue: Queue, receipt_handle: str) -> Message | None:
+    """The queue's message that was ever handed out with `receipt_handle`."""
+    return next((m for m in queue._messages if m.had_receipt_handle(receipt_handle)), None)
+
+
 class MessageNotInflight(ReceiptHandleIsInvalid):
     def __init__(self) -> None:
         super().__init__()
@@ -140,7 +145,7 @@ def _in_flight_only(change: Callable[..., None]) -> Callable[..., None]:
         message went out before it (the soak saw a room's seqs 1180-1185 after 1186-1192)."""
         queue = self.get_queue(queue_name)
         with _queue_lock(queue):
-            found = next((m for m in queue._messages if m.had_receipt_handle(receipt_handle)), None)
+            found = _received_with(queue, receipt_handle)
             if found is not None and found.receipt_handle != receipt_handle:
                 raise ReceiptHandleIsInvalid()
             if found is not None and (found.visible or found not in queue.pending_messages):
@@ -167,7 +172,7 @@ def _latest_handle_only(delete: Callable[[Queue, str], None]) -> Callable[[Queue
         refuses a handle whose message is visible again. moto deleted by any handle the message
         ever had, so a delete that came late, after the message had gone to another receiver
         whose invocation then failed, lost it locally where SQS would deliver it again."""
-        found = next((m for m in self._messages if m.had_receipt_handle(receipt_handle)), None)
+        found = _received_with(self, receipt_handle)
         if found is not None and receipt_handle not in self.deleted_messages:
             expired = found.receipt_handle != receipt_handle
             if self.fifo_queue and (expired or found.visible):

@@ -44,13 +44,9 @@ def plain_sets(
     or sets a value of a set type (moto decides what to say about those)."""
     if not update_expression or _PLAIN_SETS.fullmatch(update_expression) is None:
         return None
-    body = update_expression.strip()[3:]
     assignments: dict[str, dict[str, Any]] = {}
-    for part in body.split(","):
-        match = _ONE_ASSIGNMENT.fullmatch(part)
-        if match is None:
-            return None
-        name, value = names.get(match[1]), values.get(match[2])
+    for placeholder, value_placeholder in _ONE_ASSIGNMENT.findall(update_expression):
+        name, value = names.get(placeholder), values.get(value_placeholder)
         if name is None or value is None or name in assignments:
             return None
         if not isinstance(value, dict) or len(value) != 1:
@@ -89,7 +85,7 @@ def _applied_directly(
         raise ConditionalCheckFailed
     new = {name: DynamoType(value) for name, value in assignments.items()}
     if current is None:
-        item = Item(hash_value, range_value, {k: v for k, v in key.items()})
+        item = Item(hash_value, range_value, dict(key))
         table._validate_key_sizes(key)
     else:
         item = copy.deepcopy(current)

@@ -24,7 +24,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any, Final
@@ -195,17 +195,8 @@ def _check_header_signature(
     hashed = payload is not None and not payload.startswith(_UNHASHED_PAYLOADS)
     if hashed and not hmac.compare_digest(str(payload), hashlib.sha256(request.body).hexdigest()):
         raise Refused(400, "XAmzContentSHA256Mismatch", "the body is not the one signed")
-    names = signed_headers.split(";")
-    if "host" not in names or any(name not in request.headers for name in names):
-        raise Refused(403, "SignatureDoesNotMatch", "a signed header is missing")
     signer = (S3SigV4Auth if service == "s3" else SigV4Auth)(credentials, service, REGION)
-    expected = _signature(signer, request, request.raw_uri, names, str(amz_date))
-    if not hmac.compare_digest(expected, signature):
-        raise Refused(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided.",
-        )
+    _verify(signer, request, request.raw_uri, signed_headers, str(amz_date), signature)
     return service
 
 
@@ -234,28 +225,29 @@ def _check_presigned(
         raise Refused(403, "AccessDenied", "Request has expired")
     if at - now > MAX_SKEW:
         raise Refused(403, "AccessDenied", "Request is not yet valid")
-    names = query.get("X-Amz-SignedHeaders", "").split(";")
-    if "host" not in names or any(name not in request.headers for name in names):
-        raise Refused(403, "SignatureDoesNotMatch", "a signed header is missing")
     unsigned = "&".join(
         part for part in request.query.split("&") if not part.startswith("X-Amz-Signature=")
     )
     uri = request.path + (f"?{unsigned}" if unsigned else "")
     signer = S3SigV4QueryAuth(credentials, service, REGION, expires)
-    expected = _signature(signer, request, uri, names, str(amz_date))
-    if not hmac.compare_digest(expected, query.get("X-Amz-Signature", "")):
-        raise Refused(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided.",
-        )
+    signed_headers = query.get("X-Amz-SignedHeaders", "")
+    _verify(signer, request, uri, signed_headers, str(amz_date), query.get("X-Amz-Signature", ""))
     return service
 
 
-def _signature(
-    signer: SigV4Auth, request: Request, uri: str, names: list[str], amz_date: str
-) -> str:
-    """The signature botocore would have made for the request's signed headers, URI and body."""
+def _verify(
+    signer: SigV4Auth,
+    request: Request,
+    uri: str,
+    signed_headers: str,
+    amz_date: str,
+    signature: str,
+) -> None:
+    """Refuses the request unless `signature` is the one botocore would have made for its signed
+    headers (`host` among them, each present), `uri` and body."""
+    names = signed_headers.split(";")
+    if "host" not in names or any(name not in request.headers for name in names):
+        raise Refused(403, "SignatureDoesNotMatch", "a signed header is missing")
     headers = {name: request.headers[name] for name in names}
     prepared = AWSRequest(
         method=request.method,
@@ -265,7 +257,13 @@ def _signature(
     )
     prepared.context["timestamp"] = amz_date
     canonical = signer.canonical_request(prepared)
-    return str(signer.signature(signer.string_to_sign(prepared, canonical), prepared))
+    expected = str(signer.signature(signer.string_to_sign(prepared, canonical), prepared))
+    if not hmac.compare_digest(expected, signature):
+        raise Refused(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        )
 
 
 def _request(environ: dict[str, Any]) -> Request:
@@ -276,7 +274,7 @@ def _request(environ: dict[str, Any]) -> Request:
         return head
     body = environ["wsgi.input"].read()
     environ["wsgi.input"] = BytesIO(body)
-    return Request.of_scope(environ["asgi.scope"], body)
+    return replace(head, body=body)
 
 
 def _declares_body(request: Request) -> bool:
