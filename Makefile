@@ -28,7 +28,7 @@ lint: install
 	$(UV) run mypy .
 
 test: lint
-	$(UV) run pytest --ignore=tests/browser
+	$(UV) run pytest -n 2 --dist loadscope --ignore=tests/browser
 	$(MAKE) --no-print-directory ui-test
 	$(MAKE) --no-print-directory e2e
 

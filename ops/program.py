@@ -5,6 +5,7 @@ outputs the mocks made up, for `chat plan` and tests/infra."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
 from collections.abc import Callable, Iterator, Mapping
@@ -205,6 +206,18 @@ def _patched(module: Any, name: str, value: Any) -> Iterator[None]:
         setattr(module, name, saved)
 
 
+_loops: list[asyncio.AbstractEventLoop] = []
+
+
+def _fresh_event_loop() -> None:
+    """Pulumi's runtime works on the thread's current event loop, which whatever ran before in
+    this process may have closed or unset (`asyncio.run` does both): each run gets its own."""
+    while _loops:
+        _loops.pop().close()
+    _loops.append(asyncio.new_event_loop())
+    asyncio.set_event_loop(_loops[-1])
+
+
 def run(
     stack: str,
     overrides: Mapping[str, Any] | None = None,
@@ -220,6 +233,7 @@ def run(
     mock = _Mocks(region)
     monitor = _RecordingMonitor(mock)
     settings.ROOT.set(None)  # a fresh root stack for every run in this process
+    _fresh_event_loop()
     pulumi.runtime.set_mocks(mock, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config, secret_keys)
     settings.SETTINGS.rpc_manager.clear()

@@ -9,10 +9,10 @@ from application.service import ChatService
 from domain.events import MessageCreated
 
 THREADS = 4
-SENDS_PER_THREAD = 250
+SENDS_PER_THREAD = 100
 
 
-def test_four_threads_of_250_sends_give_a_gap_free_log_and_idempotent_resends(
+def test_four_threads_of_100_sends_give_a_gap_free_log_and_idempotent_resends(
     event_store: DynamoEventStore,
 ) -> None:
     chat = ChatService(event_store)
