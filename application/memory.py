@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Final
 
 import msgspec
@@ -37,6 +37,7 @@ from domain.events import (
 )
 from domain.ids import command_item, membership_item, stream_entity, tombstone_item
 from domain.projection import Views, Write
+from domain.rate_limits import Admission, Limit, admit
 from domain.rooms import MessageState, ReaderState, RoomState
 
 # DynamoDB's limit on the items of one TransactWriteItems, TransactGetItems or BatchGetItem.
@@ -262,3 +263,19 @@ class RecordingBus:
 
     def publish(self, envelopes: Iterable[Envelope]) -> None:
         self.published.extend(envelopes)
+
+
+class InMemoryRateLimiter:
+    """The buckets of domain/rate_limits.py in a dict, on a clock the test moves."""
+
+    def __init__(self, clock: Callable[[], int]) -> None:
+        self.clock = clock
+        self.tats: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, user: str, limit: Limit) -> Admission:
+        with self._lock:
+            admission = admit(limit, self.tats.get((user, limit.name)), self.clock())
+            if admission.admitted:
+                self.tats[user, limit.name] = admission.tat_ms
+            return admission

@@ -9,6 +9,7 @@ import msgspec
 
 from domain.events import Envelope
 from domain.projection import Write
+from domain.rate_limits import Admission, Limit
 from domain.rooms import MessageState, ReaderState, RoomState
 
 
@@ -108,6 +109,13 @@ class Signals(Protocol):
     """Ephemeral signals (typing): straight to the bus, never in the log."""
 
     def signal(self, detail_type: str, detail: dict[str, object]) -> None: ...
+
+
+class RateLimiter(Protocol):
+    def take(self, user: str, limit: Limit) -> Admission:
+        """One request from `user`'s bucket of `limit`, admitted or refused, shared by every
+        instance that serves the user."""
+        ...
 
 
 class FileStore(Protocol):

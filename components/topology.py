@@ -64,7 +64,18 @@ CONNECTIONS = Table(
     "attribute c#<connection id> = expiry per open connection (the 2-hour limit)",
 )
 
-TABLES: tuple[Table, ...] = (EVENTS, VIEWS, CONNECTIONS)
+RATE_LIMITS = Table(
+    name="rate-limits",
+    hash_key=Key("pk", "S"),
+    range_key=Key("sk", "S"),
+    ttl_attribute="expires_at",
+    point_in_time_recovery=False,
+    env_var="RATE_LIMITS_TABLE",
+    purpose="per-user rate limits (domain/rate_limits.py): one item per user and limit (pk = "
+    "user#<id>, sk = the limit's name) holding its bucket's theoretical arrival time",
+)
+
+TABLES: tuple[Table, ...] = (EVENTS, VIEWS, CONNECTIONS, RATE_LIMITS)
 
 
 def physical_name(prefix: str, table: Table) -> str:
@@ -200,7 +211,7 @@ HTTP_API = Function(
     name="http-api",
     handler="functions.http_api.handler.lambda_handler",
     purpose="the HTTP API",
-    tables={"events": "write", "views": "read"},
+    tables={"events": "write", "views": "read", "rate-limits": "write"},
     buckets={"files": "write"},  # presigns uploads (PutObject) and downloads (GetObject)
 )
 
@@ -224,7 +235,7 @@ WS_MESSAGES = Function(
     name="ws-messages",
     handler="functions.ws.messages.lambda_handler",
     purpose="WebSocket actions send, edit, delete, typing, read, ping and $default",
-    tables={"events": "write"},
+    tables={"events": "write", "rate-limits": "write"},
     publishes=True,  # typing signals
 )
 

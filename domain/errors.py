@@ -67,3 +67,14 @@ class DirectMessageRule(DomainError):
 
 class RoomFull(DomainError):
     code = "room_full"
+
+
+class RateLimited(DomainError):
+    """The caller went over one of their rate limits (domain.rate_limits); nothing was done.
+    The same request is admitted after `retry_after_ms`."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_ms: int) -> None:
+        super().__init__(message)
+        self.retry_after_ms = retry_after_ms

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from adapters.aws import table_name
 from adapters.event_store import DynamoEventStore
 from adapters.files import S3Files
+from adapters.rate_limits import DynamoRateLimiter
 from adapters.view_store import DynamoViewStore
-from application.ports import EventStore, FileStore, ViewReader
+from application.ports import EventStore, FileStore, RateLimiter, ViewReader
 from application.service import ChatService
 
 
@@ -20,6 +21,7 @@ class Deps:
     views: ViewReader
     chat: ChatService
     files: FileStore
+    limits: RateLimiter
 
 
 def from_environment() -> Deps:
@@ -29,4 +31,5 @@ def from_environment() -> Deps:
         views=DynamoViewStore(table_name("VIEWS_TABLE")),
         chat=ChatService(events),
         files=S3Files(os.environ["FILES_BUCKET"], upload_url=os.environ.get("FILES_UPLOAD_URL")),
+        limits=DynamoRateLimiter(table_name("RATE_LIMITS_TABLE")),
     )

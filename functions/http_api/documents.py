@@ -9,10 +9,12 @@ from typing import Any
 
 import msgspec
 
+from application.pacing import describe_rate
 from application.signals import TypingSignal
 from application.wire import BY_ACTION, field_types
 from components import topology
 from components.topology import HttpRoute
+from domain import rate_limits
 from domain.events import Event
 from domain.public import PublicEvent
 from functions.http_api.schemas import DIALECT, body_schemas, frames_schema
@@ -24,6 +26,8 @@ SCHEMAS = "#/components/schemas/{name}"
 class ErrorDetail(msgspec.Struct, frozen=True):
     code: str
     message: str
+    # rate_limited only: the wait after which the same request is admitted (also Retry-After).
+    retry_after_ms: int | None = None
 
 
 class ErrorBody(msgspec.Struct, frozen=True):
@@ -64,6 +68,19 @@ def _operation(route: HttpRoute, schemas: dict[str, Any]) -> dict[str, Any]:
             },
         },
     }
+    limit = rate_limits.BY_ACTION.get(route.command)
+    if limit is not None:
+        operation["responses"]["429"] = {
+            "description": f"rate_limited: {limit.applies_to}, at most {limit.burst} at once, "
+            f"then {describe_rate(limit.per_second)} per user",
+            "headers": {
+                "Retry-After": {
+                    "description": "seconds until the same request is admitted",
+                    "schema": {"type": "integer"},
+                }
+            },
+            "content": {"application/json": {"schema": error}},
+        }
     if not route.public:
         operation["security"] = [{"cognito": []}]
     if route.command:

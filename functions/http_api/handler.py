@@ -18,6 +18,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from application import files, queries, wire
+from application.pacing import pace
 from components.topology import HTTP_API, HTTP_ROUTES, HttpRoute
 from domain.commands import COMMANDS, Command, RequestUpload
 from domain.errors import DomainError
@@ -79,10 +80,12 @@ def command_route(route: HttpRoute) -> Callable[..., Response[Any]]:
     kind = wire.BY_ACTION[route.command]
 
     def run(**path: str) -> Response[Any]:
+        user = caller()
+        pace(deps().limits, user, route.command)
         # A DELETE says all it means in its path (and its body was always ignored).
         raw = None if route.method == "DELETE" else body()
         command = cast(Command, wire.decode(raw, kind, path))
-        return written(deps().chat.execute(caller(), command), route.creates)
+        return written(deps().chat.execute(user, command), route.creates)
 
     return run
 
@@ -142,8 +145,10 @@ def catch_up(room_id: str) -> Response[Any]:
 
 @app.post("/rooms/<room_id>/uploads")
 def upload(room_id: str) -> Response[Any]:
+    user = caller()
+    pace(deps().limits, user, "upload")
     request = wire.decode(body(), RequestUpload, {"room_id": room_id})
-    form = files.authorize_upload(deps().events, deps().files, caller(), request, deps().chat.ids())
+    form = files.authorize_upload(deps().events, deps().files, user, request, deps().chat.ids())
     return reply(form, HTTPStatus.CREATED)
 
 

@@ -10,8 +10,9 @@ import msgspec
 from aws_lambda_powertools.event_handler import Response
 
 from application.service import Outcome
-from domain.errors import DomainError
+from domain.errors import DomainError, RateLimited
 from domain.public import detail
+from domain.rate_limits import retry_after_seconds
 
 STATUS: dict[str, HTTPStatus] = {
     "invalid": HTTPStatus.BAD_REQUEST,
@@ -29,6 +30,7 @@ STATUS: dict[str, HTTPStatus] = {
     "idempotency_key_reused": HTTPStatus.CONFLICT,
     "too_large": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     "busy": HTTPStatus.TOO_MANY_REQUESTS,
+    "rate_limited": HTTPStatus.TOO_MANY_REQUESTS,
 }
 
 
@@ -40,11 +42,14 @@ class NoRoute(DomainError):
     code = "not_found"
 
 
-def reply(payload: Any, status: HTTPStatus = HTTPStatus.OK) -> Response[Any]:
+def reply(
+    payload: Any, status: HTTPStatus = HTTPStatus.OK, headers: dict[str, str] | None = None
+) -> Response[Any]:
     return Response(
         status_code=status,
         content_type="application/json",
         body=msgspec.json.encode(payload).decode(),
+        headers=headers,
     )
 
 
@@ -64,7 +69,12 @@ def written(outcome: Outcome, creates: bool = False) -> Response[Any]:
 
 def refused(error: DomainError) -> Response[Any]:
     status = STATUS.get(error.code, HTTPStatus.BAD_REQUEST)
-    return reply({"error": {"code": error.code, "message": error.message}}, status)
+    fields: dict[str, Any] = {"code": error.code, "message": error.message}
+    headers: dict[str, str] = {}
+    if isinstance(error, RateLimited):
+        fields["retry_after_ms"] = error.retry_after_ms
+        headers["Retry-After"] = str(retry_after_seconds(error.retry_after_ms))
+    return reply({"error": fields}, status, headers)
 
 
 def redirect(url: str) -> Response[Any]:

@@ -32,11 +32,13 @@ class Pong(_Reply, frozen=True, tag="pong"):
 
 
 class ErrorFrame(_Reply, frozen=True, tag="error"):
-    """A refused frame; the socket stays open."""
+    """A refused frame; the socket stays open. `rate_limited` says when the same frame is taken
+    again (`retry_after_ms`, 0 for every other code)."""
 
     code: str
     message: str
     client_id: str = ""
+    retry_after_ms: int = 0
 
 
 def client_frames() -> dict[str, type[msgspec.Struct]]:

@@ -14,12 +14,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from adapters.aws import table_name
 from adapters.bus import EventBridgeBus
 from adapters.event_store import DynamoEventStore
+from adapters.rate_limits import DynamoRateLimiter
 from application import wire
-from application.ports import EventStore, Signals
+from application.pacing import pace, pace_frame
+from application.ports import EventStore, RateLimiter, Signals
 from application.service import ChatService
 from application.signals import signal_typing
-from domain.commands import COMMANDS, Command, Typing
-from domain.errors import DomainError
+from domain.commands import COMMANDS, Command, Typing, action_of
+from domain.errors import DomainError, RateLimited
 from functions.composition import Root
 from functions.ws.frames import Ack, ErrorFrame, Ping, Pong, client_frames
 
@@ -32,11 +34,17 @@ class Deps:
     events: EventStore
     chat: ChatService
     signals: Signals
+    limits: RateLimiter
 
 
 def from_environment() -> Deps:
     events = DynamoEventStore(table_name("EVENTS_TABLE"))
-    return Deps(events, ChatService(events), EventBridgeBus(os.environ["EVENT_BUS_NAME"]))
+    return Deps(
+        events,
+        ChatService(events),
+        EventBridgeBus(os.environ["EVENT_BUS_NAME"]),
+        DynamoRateLimiter(table_name("RATE_LIMITS_TABLE")),
+    )
 
 
 root = Root(from_environment)
@@ -53,6 +61,7 @@ def reply(frame: msgspec.Struct) -> dict[str, Any]:
 def act(deps: Deps, user: str, frame: Command | Typing | Ping) -> dict[str, Any]:
     if isinstance(frame, Ping):
         return reply(Pong())
+    pace(deps.limits, user, action_of(type(frame)))
     if isinstance(frame, Typing):
         signal_typing(deps.events, deps.signals, user, frame)
         return {"statusCode": 200}
@@ -77,7 +86,10 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         user = (request.get("authorizer") or {}).get("user_id")
         if not user:
             raise BadFrame("this connection has no signed-in user")
+        pace_frame(deps.limits, str(user))
         return act(deps, str(user), decode(body))
+    except RateLimited as refused:
+        return error_reply(refused.code, refused.message, body, refused.retry_after_ms)
     except DomainError as refused:
         return error_reply(refused.code, refused.message, body)
     except Exception:
@@ -99,5 +111,5 @@ def client_id_of(body: str) -> str:
     return str(found.get("client_id", "")) if isinstance(found, dict) else ""
 
 
-def error_reply(code: str, message: str, body: str) -> dict[str, Any]:
-    return reply(ErrorFrame(code, message, client_id_of(body)))
+def error_reply(code: str, message: str, body: str, retry_after_ms: int = 0) -> dict[str, Any]:
+    return reply(ErrorFrame(code, message, client_id_of(body), retry_after_ms))

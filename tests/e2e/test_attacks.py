@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -17,6 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from websockets.sync.client import ClientConnection, connect
 
+from domain.rate_limits import FRAMES, MESSAGES
 from local.stage import LocalStage
 from tests.e2e.support import api, token, upload_form
 
@@ -249,3 +251,51 @@ def test_motos_port_answers_no_request_the_stage_did_not_sign(stage: LocalStage)
     with pytest.raises(ClientError, match="InvalidClientTokenId"):
         forger.list_buckets()
     assert stage.sign_in("bob")["IdToken"]  # the password did not change
+
+
+def test_a_flood_of_sends_is_refused_past_the_users_limit_and_others_go_on_sending(
+    stage: LocalStage,
+) -> None:
+    room = api(stage, "carol", "POST", "/rooms", {"name": "Flood", "members": ["bob"]})["room_id"]
+    headers = {"Authorization": f"Bearer {token(stage, 'carol')}"}
+    began = time.monotonic()
+    answers = [
+        requests.post(
+            f"{stage.base}/api/rooms/{room}/messages",
+            json={"text": f"flood {i}", "client_id": f"flood-{i}"},
+            headers=headers,
+            timeout=10,
+        )
+        for i in range(3 * MESSAGES.burst)
+    ]
+    took_s = time.monotonic() - began
+
+    admitted = [a for a in answers if a.status_code == 201]
+    refused = [a for a in answers if a.status_code == 429]
+    assert len(admitted) + len(refused) == len(answers)
+    assert len(admitted) <= MESSAGES.burst + took_s * MESSAGES.per_second + 1
+    assert refused and all(int(a.headers["Retry-After"]) >= 1 for a in refused)
+    assert {a.json()["error"]["code"] for a in refused} == {"rate_limited"}
+    history = api(stage, "bob", "GET", f"/rooms/{room}/messages?limit=100")["messages"]
+    assert len(history) == len(admitted)  # a refused send wrote nothing
+    api(stage, "bob", "POST", f"/rooms/{room}/messages", {"text": "still here"})
+
+
+def test_a_flood_of_frames_gets_rate_limited_frames_and_the_socket_stays_open(
+    stage: LocalStage,
+) -> None:
+    with connect(f"{stage.config['wsUrl']}?token={token(stage, 'carol')}", open_timeout=10) as ws:
+        began = time.monotonic()
+        for _ in range(3 * FRAMES.burst):
+            ws.send(json.dumps({"action": "ping"}))
+        answers = [next_answer(ws) for _ in range(3 * FRAMES.burst)]
+        took_s = time.monotonic() - began
+        refused = [a for a in answers if a["type"] == "error"]
+        time.sleep(max(int(str(a["retry_after_ms"])) for a in refused) / 1000)
+        ws.send(json.dumps({"action": "ping"}))
+        after = next_answer(ws)
+
+    pongs = len(answers) - len(refused)
+    assert pongs <= FRAMES.burst + took_s * FRAMES.per_second + 1
+    assert refused and {a["code"] for a in refused} == {"rate_limited"}
+    assert after == {"type": "pong"}

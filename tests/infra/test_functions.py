@@ -87,7 +87,7 @@ def _tables_granted(program: Program, function: Function) -> dict[str, set[str]]
     granted: dict[str, set[str]] = {}
     for statement in policy_of(program, function.name):
         match = re.fullmatch(
-            r"arn:aws:dynamodb:[^:]+:\d+:table/chat-\w+-(\w+)", statement["Resource"]
+            r"arn:aws:dynamodb:[^:]+:\d+:table/chat-\w+-([\w-]+)", statement["Resource"]
         )
         if match:
             granted.setdefault(match.group(1), set()).update(statement["Action"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +16,14 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from adapters.event_store import DynamoEventStore
+from adapters.rate_limits import DynamoRateLimiter
 from adapters.view_store import DynamoViewStore
 from application.service import new_id
-from domain.ids import dm_room_id
+from domain.ids import dm_room_id, room_stream
 from domain.projection import project
+from domain.rate_limits import MESSAGES
 from functions.http_api import handler
-from functions.http_api.deps import from_environment
+from functions.http_api.deps import Deps, from_environment
 from local import s3
 from local.provision import Stage
 from tests.integration.support import FakeContext
@@ -34,6 +37,19 @@ SAMPLE = json.loads(
 def call(
     method: str, path: str, user: str | None = "alice", body: Any = None, query: str = ""
 ) -> tuple[int, Any]:
+    response = respond(method, path, user, body, query)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def respond(
+    method: str,
+    path: str,
+    user: str | None = "alice",
+    body: Any = None,
+    query: str = "",
+    deps: Deps | None = None,
+) -> dict[str, Any]:
+    """The function's whole answer (status, headers, body) to one request."""
     event = copy.deepcopy(SAMPLE)
     event["rawPath"] = event["requestContext"]["http"]["path"] = path
     event["requestContext"]["http"]["method"] = method
@@ -46,8 +62,8 @@ def call(
     event["requestContext"]["authorizer"]["jwt"]["claims"] = claims
     event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
     # The function's collaborators over this test's stage, built as on AWS: from its environment.
-    response = handler.handle(event, FakeContext(), from_environment())  # type: ignore[arg-type]
-    return response["statusCode"], json.loads(response["body"])
+    built = deps or from_environment()
+    return handler.handle(event, FakeContext(), built)  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)
@@ -237,3 +253,30 @@ def test_the_openapi_document_is_served_without_a_token() -> None:
 
     assert status == 200 and doc["openapi"].startswith("3.")
     assert "/rooms/{room_id}/messages" in doc["paths"]
+
+
+def test_a_user_sending_faster_than_the_limit_is_told_when_to_retry_and_nothing_is_written(
+    stage: Stage, event_store: DynamoEventStore
+) -> None:
+    room = call("POST", "/rooms", body={"name": "Flood", "members": ["bob"]})[1]["room_id"]
+    at_one_instant = DynamoRateLimiter(stage.tables["rate-limits"], clock=lambda: 10**12)
+    deps = dataclasses.replace(from_environment(), limits=at_one_instant)
+    answers = [
+        respond(
+            "POST",
+            f"/rooms/{room}/messages",
+            body={"text": f"m{i}", "client_id": f"m{i}"},
+            deps=deps,
+        )
+        for i in range(MESSAGES.burst + 3)
+    ]
+
+    assert [a["statusCode"] for a in answers] == [201] * MESSAGES.burst + [429] * 3
+    error = json.loads(answers[-1]["body"])["error"]
+    assert error["code"] == "rate_limited"
+    assert error["retry_after_ms"] == MESSAGES.interval_ms
+    assert answers[-1]["headers"]["Retry-After"] == "1"
+    sent = event_store.read_stream(room_stream(room))
+    assert len(sent) == 1 + MESSAGES.burst  # the room's creation and the admitted sends only
+    bob = respond("POST", f"/rooms/{room}/messages", "bob", {"text": "me too"}, deps=deps)
+    assert bob["statusCode"] == 201

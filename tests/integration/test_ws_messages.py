@@ -4,6 +4,7 @@ frames for anything wrong, typing on the bus and never in the log."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ from typing import Any
 import pytest
 
 from adapters.event_store import DynamoEventStore
+from adapters.rate_limits import DynamoRateLimiter
 from application.service import ChatService
+from domain.rate_limits import FRAMES
 from functions.ws import messages
 from local.provision import Stage
 from tests.integration.support import drain, tap
@@ -21,7 +24,7 @@ SAMPLE = json.loads(
 )
 
 
-def frame(user: str | None, body: Any) -> dict[str, Any]:
+def frame(user: str | None, body: Any, deps: messages.Deps | None = None) -> dict[str, Any]:
     event = copy.deepcopy(SAMPLE)
     if user:
         event["requestContext"]["authorizer"] = {"user_id": user}
@@ -29,7 +32,7 @@ def frame(user: str | None, body: Any) -> dict[str, Any]:
         body.get("action", "$default") if isinstance(body, dict) else "$default"
     )
     event["body"] = body if isinstance(body, str) else json.dumps(body)
-    answer = messages.handle(event, messages.from_environment())
+    answer = messages.handle(event, deps or messages.from_environment())
     assert answer["statusCode"] == 200
     return json.loads(answer["body"]) if "body" in answer else {}
 
@@ -132,3 +135,19 @@ def test_an_unexpected_failure_answers_an_internal_error_frame_with_the_client_i
 
     assert answer["type"] == "error" and answer["code"] == "internal"
     assert answer["client_id"] == "c9"
+
+
+def test_a_flood_of_frames_gets_rate_limited_error_frames_with_the_client_id_and_a_retry_hint(
+    room: str, stage: Stage
+) -> None:
+    at_one_instant = DynamoRateLimiter(stage.tables["rate-limits"], clock=lambda: 10**12)
+    deps = dataclasses.replace(messages.from_environment(), limits=at_one_instant)
+    answers = [frame("bob", {"action": "ping"}, deps) for _ in range(FRAMES.burst)]
+    over = frame(
+        "bob", {"action": "send", "room_id": room, "text": "hi", "client_id": "late"}, deps
+    )
+
+    assert {answer["type"] for answer in answers} == {"pong"}  # the whole burst
+    assert over["type"] == "error" and over["code"] == "rate_limited"
+    assert over["client_id"] == "late" and over["retry_after_ms"] == FRAMES.interval_ms
+    assert frame("alice", {"action": "ping"}, deps) == {"type": "pong"}  # her budget is her own

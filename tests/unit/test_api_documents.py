@@ -114,6 +114,22 @@ def test_every_frame_schema_is_a_resource_of_its_own_whose_references_resolve() 
 def test_a_creating_route_documents_both_its_answers_and_an_optional_body_is_optional() -> None:
     paths = openapi_document()["paths"]
 
-    assert set(paths["/rooms/{room_id}/messages"]["post"]["responses"]) == {"201", "200", "default"}
+    assert set(paths["/rooms/{room_id}/messages"]["post"]["responses"]) == {
+        "201",
+        "200",
+        "429",
+        "default",
+    }
     assert paths["/rooms/{room_id}/messages"]["post"]["requestBody"]["required"] is False
     assert paths["/rooms/{room_id}/messages/{seq}"]["patch"]["requestBody"]["required"] is True
+
+
+def test_every_rate_limited_route_documents_its_limit_and_retry_after_and_no_read_does() -> None:
+    for path, operations in openapi_document()["paths"].items():
+        for method, operation in operations.items():
+            too_many = operation["responses"].get("429")
+            if method == "get":
+                assert too_many is None, path
+                continue
+            assert "at most" in too_many["description"], (method, path)
+            assert too_many["headers"]["Retry-After"]["schema"] == {"type": "integer"}

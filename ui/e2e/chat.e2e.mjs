@@ -309,20 +309,30 @@ try {
 
   await step('bob scrolls up through a long history, a page at a time, in order', async () => {
     const roomId = await alice.evaluate(() => decodeURIComponent(location.hash.split('/').pop()));
-    await alice.evaluate(async (roomId) => {
-      const session = JSON.parse(localStorage.getItem('chat.session'));
-      const config = await (await fetch('/config.json')).json();
-      for (let i = 1; i <= 45; i++) {
-        const sent = await fetch(`${config.apiUrl}/rooms/${roomId}/messages`, {
-          method: 'POST',
-          headers: { Authorization: `Bearer ${session.idToken}`, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ text: `history ${String(i).padStart(2, '0')}`, client_id: `seed-${i}` }),
-        });
-        if (!sent.ok) {
-          throw new Error(await sent.text());
+    // Taking turns, in order, each waiting out a rate limit as the client does (45 messages at
+    // once are more than one person may send).
+    for (let i = 1; i <= 45; i++) {
+      await (i % 2 ? alice : bob).evaluate(async ({ roomId, i }) => {
+        const session = JSON.parse(localStorage.getItem('chat.session'));
+        const config = await (await fetch('/config.json')).json();
+        for (;;) {
+          const sent = await fetch(`${config.apiUrl}/rooms/${roomId}/messages`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${session.idToken}`, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ text: `history ${String(i).padStart(2, '0')}`, client_id: `seed-${i}` }),
+          });
+          if (sent.status === 429) {
+            const { error } = await sent.json();
+            await new Promise((resolve) => setTimeout(resolve, error.retry_after_ms));
+            continue;
+          }
+          if (!sent.ok) {
+            throw new Error(await sent.text());
+          }
+          return;
         }
-      }
-    }, roomId);
+      }, { roomId, i });
+    }
     // Once bob's inbox shows the last one live, the history views hold all of them (a page
     // read before that would be short, and catch-up from the log would fill in the rest).
     await bob.locator('button[data-room="Team"]').getByText('history 45').waitFor();

@@ -1,6 +1,7 @@
 import { Injectable, inject } from '@angular/core';
 import { AuthService } from './auth.service';
 import { ConfigService, FETCH } from './config';
+import { PaceService, retryAfterMs } from './pace.service';
 import {
   Attachment,
   InboxEntry,
@@ -10,6 +11,9 @@ import {
   UploadForm,
   Written,
 } from './models';
+
+/** How many times one request waits out a `rate_limited` answer before it gives up. */
+export const PACED_RETRIES = 3;
 
 /** A refusal of the HTTP API: `{"error": {"code", "message"}}`. */
 export class ApiError extends Error {
@@ -27,6 +31,7 @@ export class ApiService {
   private readonly config = inject(ConfigService);
   private readonly auth = inject(AuthService);
   private readonly fetchFn = inject(FETCH);
+  private readonly pace = inject(PaceService);
 
   inbox(): Promise<{ rooms: InboxEntry[] }> {
     return this.json('GET', '/rooms');
@@ -105,7 +110,10 @@ export class ApiService {
     return (await response.json()) as T;
   }
 
-  private async send(method: string, path: string, body?: unknown, retried = false): Promise<Response> {
+  private async send(method: string, path: string, body?: unknown, retried = false, paced = 0): Promise<Response> {
+    if (method !== 'GET') {
+      await this.pace.wait(); // reads are not rate limited; writes wait out a hold
+    }
     const token = await this.auth.freshToken();
     let response: Response;
     try {
@@ -121,10 +129,17 @@ export class ApiService {
       throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection.');
     }
     if (response.status === 401 && !retried && (await this.auth.refresh())) {
-      return this.send(method, path, body, true);
+      return this.send(method, path, body, true, paced);
     }
     if (!response.ok) {
-      throw await refusal(response);
+      const answer = await response.json().catch(() => null);
+      const error = refusal(response, answer);
+      if (error.code === 'rate_limited' && paced < PACED_RETRIES) {
+        // Every write the client makes is safe to repeat (client ids make them idempotent).
+        this.pace.hold(retryAfterMs(answer, response.headers.get('Retry-After')));
+        return this.send(method, path, body, retried, paced + 1);
+      }
+      throw error;
     }
     return response;
   }
@@ -134,12 +149,11 @@ function enc(part: string): string {
   return encodeURIComponent(part);
 }
 
-async function refusal(response: Response): Promise<ApiError> {
-  try {
-    const body = await response.json();
-    const error = body?.error ?? { code: 'http_' + response.status, message: body?.message };
-    return new ApiError(response.status, error.code, error.message || response.statusText);
-  } catch {
-    return new ApiError(response.status, 'http_' + response.status, response.statusText || 'failed');
-  }
+function refusal(response: Response, body: any): ApiError {
+  const error = body?.error ?? { code: 'http_' + response.status, message: body?.message };
+  return new ApiError(
+    response.status,
+    error.code ?? 'http_' + response.status,
+    error.message || response.statusText || 'failed',
+  );
 }

@@ -260,6 +260,45 @@ describe('ChatService', () => {
     expect(texts()).toEqual(['hello']);
   });
 
+  it('keeps a send refused as rate_limited sending, and sends it again once the pause is over', async () => {
+    chat.start();
+    chat.open('r1');
+    await settle();
+    chat.send('r1', 'too fast');
+    const first = socket.sent.at(-1);
+    socket.frames.next({
+      type: 'error', code: 'rate_limited', message: 'too many requests', client_id: first.client_id, retry_after_ms: 2000,
+    });
+    expect(chat.room('r1')!.timeline.pending.get(first.client_id)?.status).toBe('sending');
+    chat.send('r1', 'queued behind it');
+    chat.typing('r1');
+    const during = socket.sent.length;
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(socket.sent.length).toBe(during); // nothing goes out during the pause, typing neither
+    await vi.advanceTimersByTimeAsync(1);
+    expect(socket.sent.slice(during)).toEqual([
+      first,
+      expect.objectContaining({ action: 'send', text: 'queued behind it' }),
+    ]);
+    expect(texts()).toEqual(['pending:too fast', 'pending:queued behind it']);
+  });
+
+  it('sends an edit refused as rate_limited again after the pause, and forgets it once acknowledged', async () => {
+    chat.start();
+    chat.open('r1');
+    await settle();
+    await chat.edit('r1', 1, 'fixed');
+    const edit = socket.sent.at(-1);
+    socket.frames.next({ type: 'error', code: 'rate_limited', message: 'slow down', client_id: edit.client_id, retry_after_ms: 500 });
+    await vi.advanceTimersByTimeAsync(500);
+    expect(socket.sent.filter((f) => f.client_id === edit.client_id)).toHaveLength(2);
+    expect(chat.notice()).toBe('');
+    socket.frames.next({ type: 'ack', client_id: edit.client_id, room_id: 'r1', seq: 1, duplicate: false });
+    socket.opened.next({ reconnect: true });
+    await settle();
+    expect(socket.sent.filter((f) => f.client_id === edit.client_id)).toHaveLength(2);
+  });
+
   it('marks a refused send as failed and retries it with the same client id', async () => {
     chat.start();
     chat.open('r1');
@@ -407,11 +446,11 @@ describe('ChatService', () => {
     chat.open('r1');
     await settle();
     chat.setReading('r1', true);
-    expect(socket.sent).toContainEqual({ action: 'read', room_id: 'r1', seq: 2 });
+    expect(socket.sent).toContainEqual(expect.objectContaining({ action: 'read', room_id: 'r1', seq: 2 }));
     expect(chat.inbox()[0].unread).toBe(0);
     expect(chat.room('r1')!.firstUnreadSeq()).toBe(1);
     socket.frames.next(server.say('alice', 'three')); // arrives while reading
-    expect(socket.sent).toContainEqual({ action: 'read', room_id: 'r1', seq: 3 });
+    expect(socket.sent).toContainEqual(expect.objectContaining({ action: 'read', room_id: 'r1', seq: 3 }));
     expect(chat.inbox()[0].unread).toBe(0);
   });
 

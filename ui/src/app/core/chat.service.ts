@@ -3,6 +3,7 @@ import { Subscription } from 'rxjs';
 import { ApiService } from './api.service';
 import { AuthService } from './auth.service';
 import { Attachment, InboxEntry, MessageRow, RoomEvent, RoomInfo, ServerFrame } from './models';
+import { PaceService } from './pace.service';
 import { GAP_WAIT_MS, Sequencer } from './sequencer';
 import { SocketService } from './socket.service';
 import { Item, Timeline, isRoomEvent } from './timeline';
@@ -62,6 +63,10 @@ export class ChatService {
   private readonly api = inject(ApiService);
   private readonly auth = inject(AuthService);
   private readonly socket = inject(SocketService);
+  private readonly pace = inject(PaceService);
+  /** Edits, deletes and read markers sent on the socket and not yet acknowledged, by client id:
+   * sent again after a `rate_limited` pause or a reconnect (each is safe to repeat). */
+  private readonly unacked = new Map<string, { client_id: string }>();
   private readonly rooms = new Map<string, RoomState>();
   private readonly feeds = new Map<string, Feed>();
   private subscriptions: Subscription[] = [];
@@ -245,21 +250,21 @@ export class ChatService {
 
   async edit(roomId: string, seq: number, text: string): Promise<void> {
     const frame = { action: 'edit', room_id: roomId, seq, text, client_id: crypto.randomUUID() };
-    if (!this.socket.send(frame)) {
+    if (!this.sendTracked(frame)) {
       await this.api.edit(roomId, seq, text).catch((e) => this.notice.set(words(e)));
     }
   }
 
   async remove(roomId: string, seq: number): Promise<void> {
     const frame = { action: 'delete', room_id: roomId, seq, client_id: crypto.randomUUID() };
-    if (!this.socket.send(frame)) {
+    if (!this.sendTracked(frame)) {
       await this.api.remove(roomId, seq).catch((e) => this.notice.set(words(e)));
     }
   }
 
   typing(roomId: string): void {
     const now = Date.now();
-    if (now - (this.lastTyping.get(roomId) ?? 0) >= TYPING_EVERY_MS) {
+    if (now - (this.lastTyping.get(roomId) ?? 0) >= TYPING_EVERY_MS && !this.pace.left()) {
       this.lastTyping.set(roomId, now);
       this.socket.send({ action: 'typing', room_id: roomId });
     }
@@ -283,7 +288,8 @@ export class ChatService {
     const seq = room.timeline.newestMessageSeq();
     if (seq > room.readSeq) {
       room.readSeq = seq;
-      this.socket.send({ action: 'read', room_id: roomId, seq });
+      const frame = { action: 'read', room_id: roomId, seq, client_id: crypto.randomUUID() };
+      this.sendTracked(frame);
     }
     this.patchEntry(roomId, (entry) => ({ ...entry, unread: 0, read_seq: Math.max(entry.read_seq, seq) }));
   }
@@ -332,6 +338,9 @@ export class ChatService {
   private onOpened(reconnect: boolean): void {
     if (reconnect) {
       void this.reloadInbox();
+    }
+    for (const clientId of this.unacked.keys()) {
+      this.resend(clientId);
     }
     for (const room of this.rooms.values()) {
       if (room.timeline.started) {
@@ -473,6 +482,7 @@ export class ChatService {
   }
 
   private onAck(frame: { client_id: string; room_id: string; seq: number }): void {
+    this.unacked.delete(frame.client_id);
     const room = this.rooms.get(frame.room_id);
     if (!room || !frame.client_id) {
       return;
@@ -497,7 +507,11 @@ export class ChatService {
     }
   }
 
-  private onError(frame: { code: string; message: string; client_id: string }): void {
+  private onError(frame: { code: string; message: string; client_id: string; retry_after_ms?: number }): void {
+    if (frame.code === 'rate_limited') {
+      return this.onRateLimited(frame.client_id, frame.retry_after_ms ?? 1000);
+    }
+    this.unacked.delete(frame.client_id);
     for (const room of this.rooms.values()) {
       if (frame.client_id && room.timeline.fail(frame.client_id, frame.message)) {
         clearTimeout(room.timers.get(frame.client_id));
@@ -506,6 +520,40 @@ export class ChatService {
       }
     }
     this.notice.set(frame.message);
+  }
+
+  /** Over a rate limit: everything waits out the pause, then the refused frame goes again (a
+   * typing signal or a ping, which carry no client id, are not worth sending late). */
+  private onRateLimited(clientId: string, waitMs: number): void {
+    this.pace.hold(waitMs);
+    for (const room of this.rooms.values()) {
+      if (clientId && room.timeline.pending.get(clientId)?.status === 'sending') {
+        this.transmit(room, clientId); // still "sending": it goes when the pause is over
+        return;
+      }
+    }
+    this.resend(clientId);
+  }
+
+  /** Sends a frame that carries a client id, and keeps it until its ack; false when offline. */
+  private sendTracked(frame: { client_id: string }): boolean {
+    if (!this.socket.isOnline()) {
+      return false;
+    }
+    this.unacked.set(frame.client_id, frame);
+    this.resend(frame.client_id);
+    return true;
+  }
+
+  /** An unacknowledged frame, now or when the pause is over (offline: again on reconnect). */
+  private resend(clientId: string): void {
+    const frame = this.unacked.get(clientId);
+    const left = this.pace.left();
+    if (frame && left) {
+      setTimeout(() => this.resend(clientId), left);
+    } else if (frame) {
+      this.socket.send(frame);
+    }
   }
 
   private onTyping(frame: { room_id: string; user_id: string }): void {
@@ -586,6 +634,18 @@ export class ChatService {
   private transmit(room: RoomState, clientId: string): void {
     const pending = room.timeline.pending.get(clientId);
     if (!pending) {
+      return;
+    }
+    const left = this.pace.left();
+    if (left) {
+      clearTimeout(room.timers.get(clientId));
+      room.timers.set(
+        clientId,
+        setTimeout(() => {
+          room.timers.delete(clientId);
+          this.transmit(room, clientId);
+        }, left),
+      );
       return;
     }
     const frame = {

@@ -10,6 +10,7 @@ import {
 import { AuthService } from '../core/auth.service';
 import { ChatService } from '../core/chat.service';
 import { FilesService } from '../core/files.service';
+import { PaceService } from '../core/pace.service';
 import { SocketService } from '../core/socket.service';
 import { InboxComponent } from '../inbox/inbox';
 import { NavService } from '../nav.service';
@@ -31,6 +32,9 @@ import { RoomComponent } from '../room/room';
           {{ text }}
           <button type="button" class="link" (click)="socket.reconnectNow()">Retry now</button>
         </div>
+      }
+      @if (pace.notice(); as slow) {
+        <div class="notice" role="status" data-testid="rate-limited">{{ slow }}</div>
       }
       @if (chat.notice(); as notice) {
         <div class="notice" role="alert">
@@ -56,6 +60,7 @@ export class ShellComponent implements OnInit, OnDestroy {
   protected readonly chat = inject(ChatService);
   protected readonly socket = inject(SocketService);
   protected readonly nav = inject(NavService);
+  protected readonly pace = inject(PaceService);
   private readonly files = inject(FilesService);
 
   protected readonly banner = computed(() => {

@@ -1,0 +1,93 @@
+"""Per-user rate limits in DynamoDB: one item per user and limit (pk `user#<id>`, sk the limit's
+name) holding the bucket's TAT (domain/rate_limits.py), moved by conditional writes so that
+every Lambda instance serving the user draws on the same bucket.
+
+A request costs one write when the bucket had room at its full rate (the TAT was behind now), two
+when it is admitted from the burst (the first write's condition fails and hands back the TAT),
+and one when refused. A write that loses a race to another instance reads the TAT again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
+
+from adapters.aws import client
+from domain.rate_limits import Admission, Limit, admit, kept_until_s
+
+ATTEMPTS: Final = 5
+THROTTLED: Final = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
+# A bucket item so hot that DynamoDB throttles it belongs to a flood: refused, try again soon.
+THROTTLED_RETRY_MS: Final = 1000
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class _Moved(Exception):
+    """The bucket's TAT was not what the write assumed: here is the one the item holds."""
+
+    def __init__(self, tat_ms: int | None) -> None:
+        super().__init__(tat_ms)
+        self.tat_ms = tat_ms
+
+
+class DynamoRateLimiter:
+    def __init__(self, table: str, dynamodb: Any = None, clock: Callable[[], int] = now_ms) -> None:
+        self.table = table
+        self.dynamodb = dynamodb or client("dynamodb")
+        self.clock = clock
+
+    def take(self, user: str, limit: Limit) -> Admission:
+        """One request from the user's bucket of `limit`, admitted or refused."""
+        key = {"pk": {"S": "user#" + user}, "sk": {"S": limit.name}}
+        now = self.clock()
+        held: int | None = None  # not read: most requests find the TAT behind now
+        try:
+            for _ in range(ATTEMPTS):
+                admission = admit(limit, held, now)
+                if not admission.admitted:
+                    return admission
+                try:
+                    self._set(key, admission.tat_ms, held, now)
+                except _Moved as moved:
+                    held = moved.tat_ms
+                else:
+                    return admission
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in THROTTLED:
+                raise
+        # Throttled, or racing other requests of the same user on every attempt: a flood.
+        return Admission(False, now, THROTTLED_RETRY_MS)
+
+    def _set(self, key: dict[str, Any], tat_ms: int, held: int | None, now: int) -> None:
+        """Moves the TAT to `tat_ms` if it is still `held` (None: still behind now)."""
+        condition, bound = (
+            ("attribute_not_exists(tat) OR tat <= :bound", now)
+            if held is None
+            else ("tat = :bound", held)
+        )
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table,
+                Key=key,
+                UpdateExpression="SET tat = :tat, expires_at = :expires",
+                ConditionExpression=condition,
+                ExpressionAttributeValues={
+                    ":tat": {"N": str(tat_ms)},
+                    ":expires": {"N": str(kept_until_s(tat_ms))},
+                    ":bound": {"N": str(bound)},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            tat = error.response.get("Item", {}).get("tat", {}).get("N")
+            raise _Moved(int(tat) if tat is not None else None) from error

@@ -1,0 +1,75 @@
+import { TestBed } from '@angular/core/testing';
+import { ApiError, ApiService, PACED_RETRIES } from './api.service';
+import { AuthService } from './auth.service';
+import { ConfigService, FETCH } from './config';
+import { PaceService } from './pace.service';
+import { configure } from './testing';
+
+describe('ApiService over a rate limit', () => {
+  let api: ApiService;
+  let pace: PaceService;
+  let calls: { method: string; url: string; body: string | undefined; at: number }[];
+  let answers: Response[];
+
+  const limited = (ms: number) =>
+    new Response(
+      JSON.stringify({ error: { code: 'rate_limited', message: 'too many requests', retry_after_ms: ms } }),
+      { status: 429, headers: { 'Retry-After': String(Math.ceil(ms / 1000)) } },
+    );
+  const written = () => new Response(JSON.stringify({ room_id: 'r1', seq: 1, duplicate: false, events: [] }), { status: 201 });
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    calls = [];
+    answers = [];
+    const fetchFn = async (url: string, init?: RequestInit) => {
+      calls.push({ method: String(init?.method), url, body: init?.body as string | undefined, at: Date.now() });
+      return answers.shift() ?? written();
+    };
+    const auth: Partial<AuthService> = { freshToken: async () => 'token', refresh: async () => null };
+    TestBed.configureTestingModule({
+      providers: [
+        { provide: FETCH, useValue: fetchFn },
+        { provide: AuthService, useValue: auth },
+      ],
+    });
+    configure(TestBed.inject(ConfigService));
+    api = TestBed.inject(ApiService);
+    pace = TestBed.inject(PaceService);
+  });
+
+  afterEach(() => vi.useRealTimers());
+
+  it('waits as long as the server says and sends the same write again', async () => {
+    answers.push(limited(1500));
+    const done = api.createRoom('Team', ['bob']);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toHaveLength(1);
+    expect(pace.notice()).toContain('Waiting 2 s');
+    await vi.advanceTimersByTimeAsync(1500);
+    await expect(done).resolves.toMatchObject({ room_id: 'r1' });
+    expect(calls).toHaveLength(2);
+    expect(calls[1].body).toBe(calls[0].body); // the same client id: stored at most once
+    expect(calls[1].at - calls[0].at).toBe(1500);
+  });
+
+  it('gives up with the server\'s words after a few refusals in a row', async () => {
+    answers.push(...Array.from({ length: PACED_RETRIES + 1 }, () => limited(100)));
+    const done = api.edit('r1', 2, 'again').catch((error) => error);
+    await vi.advanceTimersByTimeAsync(1000);
+    const error = await done;
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 429, code: 'rate_limited', message: 'too many requests' });
+    expect(calls).toHaveLength(PACED_RETRIES + 1);
+  });
+
+  it('holds writes during a pause but never reads', async () => {
+    pace.hold(5000);
+    void api.inbox();
+    void api.remove('r1', 3);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.map((c) => c.method)).toEqual(['GET']);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(calls.map((c) => c.method)).toEqual(['GET', 'DELETE']);
+  });
+});
