@@ -23,6 +23,9 @@ from local.whole_file import replace_whole
 ROOT = Path(__file__).resolve().parents[1]
 COGNITO_KEY_FILE = "cognito-key.json"
 CREDENTIALS_FILE = "aws-credentials.json"
+# Servers the stage and the tests start listen on ports from here to the ephemeral range's start.
+PORTS_FROM = 20000
+EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
 COGNITO_KEY_ENV = "CHAT_LOCAL_COGNITO_KEY"  # the file of the key the local pools sign with
 AWS_VARIABLES = (
     "AWS_ENDPOINT_URL",
@@ -33,9 +36,27 @@ AWS_VARIABLES = (
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port on 127.0.0.1 that nothing listens on, for a server started next. Taken from below
+    the kernel's ephemeral range: a port the kernel hands out for outgoing connections could be
+    taken by one (this process's, or a parallel test worker's) before the server binds it."""
+    low = _ephemeral_low()
+    for _ in range(100):
+        port = secrets.randbelow(low - PORTS_FROM) + PORTS_FROM
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port between {PORTS_FROM} and {low}")
+
+
+def _ephemeral_low() -> int:
+    try:
+        low = int(Path(EPHEMERAL_RANGE).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # Linux's default
+    return max(low, PORTS_FROM + 1000)
 
 
 def _wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 30) -> None:
