@@ -149,7 +149,7 @@ WebSocketRoutes(
         routes=shape.ws_routes,
         functions=functions.functions,
         authorizer=shape.ws_authorizer,
-        identity_source=shape.ws_authorizer_identity,
+        identity_sources=shape.ws_authorizer_identity,
         limits=limits,
     ),
 )

@@ -312,7 +312,9 @@ WS_ROUTES: tuple[WsRoute, ...] = (
     ),
 )
 
-WS_AUTHORIZER_IDENTITY = "route.request.querystring.token"
+# None: the token comes in a subprotocol (Sec-WebSocket-Protocol) or in ?token=, and API Gateway
+# would answer 401 without asking the authorizer unless *every* identity source were present.
+WS_AUTHORIZER_IDENTITY: tuple[str, ...] = ()
 WS_AUTHORIZER_FUNCTION = WS_AUTHORIZER.name
 
 HTTP_ROUTES: tuple[HttpRoute, ...] = (
@@ -381,7 +383,7 @@ class Topology:
     ws_routes: tuple[WsRoute, ...]
     ws_route_selection: str
     ws_authorizer: str
-    ws_authorizer_identity: str
+    ws_authorizer_identity: tuple[str, ...]
     stream_mappings: tuple[StreamMapping, ...]
     queue_mappings: tuple[QueueMapping, ...]
     bus_rules: tuple[BusRule, ...]

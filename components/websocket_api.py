@@ -99,7 +99,7 @@ class WebSocketRoutesArgs:
     routes: tuple[WsRoute, ...]
     functions: Mapping[str, aws.lambda_.Function]
     authorizer: str  # the function that authorizes $connect
-    identity_source: str
+    identity_sources: tuple[str, ...]  # none: the authorizer is asked on every $connect
     limits: StageLimits
 
 
@@ -117,7 +117,7 @@ class WebSocketRoutes(pulumi.ComponentResource):
             name="token",
             authorizer_type="REQUEST",
             authorizer_uri=authorizer_function.invoke_arn,
-            identity_sources=[args.identity_source],
+            identity_sources=list(args.identity_sources) or None,
             opts=child,
         )
         aws.lambda_.Permission(

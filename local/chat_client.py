@@ -25,9 +25,11 @@ import boto3
 import requests
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from application.queries import CATCH_UP_MAX
 from domain.events import EVENT_TYPES, ReadMarked
+from functions.ws.handshake import SUBPROTOCOL, TOKEN_PREFIX
 
 Frame = dict[str, Any]
 
@@ -251,7 +253,9 @@ def main() -> None:
     )
     # Connected first, so nothing sent between the history and the socket is missed: frames
     # wait in the socket until the history is shown, and those already shown are dropped.
-    with connect(f"{config['wsUrl']}?token={token}") as socket:
+    # The token as a subprotocol, as the web client offers it: never in the URL.
+    offered = [Subprotocol(SUBPROTOCOL), Subprotocol(TOKEN_PREFIX + token)]
+    with connect(config["wsUrl"], subprotocols=offered) as socket:
 
         def run() -> None:
             printer.start(list(get("messages").get("messages", [])))

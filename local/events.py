@@ -110,6 +110,7 @@ def ws_event(
     authorizer: dict[str, Any],
     body: str | None = None,
     disconnect_code: int = 1000,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     context = _ws_context(route, event_type, connection_id, connected_at)
     context["authorizer"] = authorizer
@@ -117,8 +118,9 @@ def ws_event(
         context["messageId"] = uuid.uuid4().hex
     event: dict[str, Any] = {"requestContext": context, "isBase64Encoded": False}
     if event_type != "MESSAGE":  # API Gateway sends the handshake's headers with these two
-        event["headers"] = {"Host": "127.0.0.1"}
-        event["multiValueHeaders"] = {"Host": ["127.0.0.1"]}
+        sent = headers or {"Host": "127.0.0.1"}
+        event["headers"] = sent
+        event["multiValueHeaders"] = {name: [value] for name, value in sent.items()}
     if event_type == "DISCONNECT":
         context["disconnectStatusCode"] = disconnect_code
         context["disconnectReason"] = ""

@@ -94,14 +94,19 @@ class WebSocketApi:
             return
         authorizer = {"principalId": policy["principalId"], **policy.get("context", {})}
         connect = WS_ROUTE_KEYS["$connect"]
+        handshake = dict(socket.headers)
         answer = await self.lambdas.invoke(
             connect.function,
-            ws_event("$connect", "CONNECT", connection_id, connected_at, authorizer),
+            ws_event(
+                "$connect", "CONNECT", connection_id, connected_at, authorizer, headers=handshake
+            ),
         )
         if answer.get("statusCode") != 200:
             await socket.close(code=1008)
             return
-        await socket.accept()
+        # The subprotocol the $connect route chose, as API Gateway hands it on (none: none).
+        chosen = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
+        await socket.accept(subprotocol=chosen.get("sec-websocket-protocol"))
         outbox = self.sockets[connection_id] = Outbox(socket)
         try:
             await self._serve(outbox, connection_id, connected_at, authorizer)

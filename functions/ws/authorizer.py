@@ -1,4 +1,5 @@
-"""WebSocket $connect REQUEST authorizer: the Cognito JWT in `?token=` decides."""
+"""WebSocket $connect REQUEST authorizer: the Cognito JWT the client offered as a subprotocol
+(functions/ws/handshake.py), or gave in `?token=`, decides."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from adapters.tokens import CognitoVerifier, InvalidToken
 from functions.composition import Root
+from functions.ws.handshake import token_of
 
 logger = Logger(service="ws-authorizer")
 
@@ -45,7 +47,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def handle(event: dict[str, Any], verifier: CognitoVerifier) -> dict[str, Any]:
-    token = (event.get("queryStringParameters") or {}).get("token", "")
+    token = token_of(event.get("headers"), event.get("queryStringParameters"))
     try:
         identity = verifier.verify(token)
     except InvalidToken as refused:

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from adapters.aws import table_name
 from adapters.connections import DynamoConnections
 from functions.composition import Root
+from functions.ws.handshake import accepted
 
 logger = Logger(service="ws-connections")
 
@@ -33,6 +34,7 @@ def handle(event: dict[str, Any], connections: DynamoConnections) -> dict[str, A
         return {"statusCode": 401, "body": "no authorized user"}
     if request["eventType"] == "CONNECT":
         connections.add(user_id, request["connectionId"], int(request["connectedAt"]))
-    elif request["eventType"] == "DISCONNECT":
+        return {"statusCode": 200, "headers": accepted(event.get("headers"))}
+    if request["eventType"] == "DISCONNECT":
         connections.remove(user_id, request["connectionId"])
     return {"statusCode": 200}

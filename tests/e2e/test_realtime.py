@@ -18,8 +18,10 @@ from botocore.config import Config
 from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from adapters.connections import DynamoConnections
+from functions.ws.handshake import SUBPROTOCOL, TOKEN_PREFIX
 from local import connections_api, http_api, websocket_api
 from local.chaos import HOSTILE
 from local.stage import LocalStage
@@ -34,7 +36,13 @@ def stage() -> Iterator[LocalStage]:
 
 
 def socket(stage: LocalStage, user: str) -> ClientConnection:
-    return connect(f"{stage.config['wsUrl']}?token={token(stage, user)}", open_timeout=10)
+    """A connection as the web client makes it: the token offered as a subprotocol."""
+    return offering(stage, token(stage, user))
+
+
+def offering(stage: LocalStage, bearer: str) -> ClientConnection:
+    protocols = [Subprotocol(SUBPROTOCOL), Subprotocol(TOKEN_PREFIX + bearer)]
+    return connect(stage.config["wsUrl"], subprotocols=protocols, open_timeout=10)
 
 
 def reply(ws: ClientConnection, kind: str = "ack") -> dict[str, Any]:
@@ -180,6 +188,27 @@ def test_an_idle_connection_is_closed_as_api_gateway_does(
 def test_a_connection_without_a_valid_token_is_refused(stage: LocalStage, bad: str) -> None:
     with pytest.raises(InvalidStatus):
         connect(f"{stage.config['wsUrl']}?token={bad}", open_timeout=10)
+    with pytest.raises(InvalidStatus):
+        offering(stage, bad)
+
+
+def test_the_token_goes_in_a_subprotocol_and_only_the_chats_own_comes_back(
+    stage: LocalStage,
+) -> None:
+    with socket(stage, "alice") as ws:
+        ws.send(json.dumps({"action": "ping"}))
+        assert reply(ws, "pong") == {"type": "pong"}
+        assert ws.subprotocol == SUBPROTOCOL  # never the token echoed
+        assert "token" not in (ws.request.path if ws.request else "")
+
+
+def test_a_tool_that_cannot_offer_subprotocols_may_still_give_the_token_in_the_query(
+    stage: LocalStage,
+) -> None:
+    with connect(f"{stage.config['wsUrl']}?token={token(stage, 'bob')}", open_timeout=10) as ws:
+        ws.send(json.dumps({"action": "ping"}))
+        assert reply(ws, "pong") == {"type": "pong"}
+        assert ws.subprotocol is None
 
 
 def test_the_http_api_refuses_a_request_without_a_token(stage: LocalStage) -> None:
@@ -379,6 +408,8 @@ def test_a_bad_token_is_refused_on_http_and_websocket(
     assert refused.status_code == 401
     with pytest.raises(InvalidStatus):
         connect(f"{stage.config['wsUrl']}?token={bad}", open_timeout=10)
+    with pytest.raises(InvalidStatus):
+        offering(stage, bad)
 
 
 def test_a_non_member_is_refused_on_http_and_websocket(stage: LocalStage) -> None:

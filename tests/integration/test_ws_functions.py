@@ -13,6 +13,7 @@ import pytest
 from adapters.aws import client
 from adapters.connections import DynamoConnections
 from functions.ws import authorizer, connections
+from functions.ws.handshake import SUBPROTOCOL, TOKEN_PREFIX
 from local.provision import Stage
 from tests.integration.conftest import Pool
 
@@ -47,6 +48,21 @@ def test_a_signed_in_user_may_connect_and_is_named_to_later_routes(configured: P
     assert statement["Resource"] == sample("websocket-authorizer-request.json")["methodArn"]
 
 
+def test_the_token_may_come_as_a_subprotocol_and_wins_over_the_query(configured: Pool) -> None:
+    event = sample("websocket-authorizer-request.json")
+    event["headers"]["Sec-WebSocket-Protocol"] = (
+        f"{SUBPROTOCOL}, {TOKEN_PREFIX}{configured.tokens['IdToken']}"
+    )
+    event["queryStringParameters"] = {"token": "forged.token.here"}
+
+    assert authorizer.handle(event, authorizer.from_environment())["principalId"] == "alice"
+
+    event["headers"]["Sec-WebSocket-Protocol"] = f"{SUBPROTOCOL}, {TOKEN_PREFIX}forged.token.here"
+    event["queryStringParameters"] = {"token": configured.tokens["IdToken"]}
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorizer.handle(event, authorizer.from_environment())
+
+
 @pytest.mark.parametrize("token", [None, "", "forged.token.here"])
 def test_a_connection_without_a_valid_token_is_unauthorized(
     configured: Pool, token: str | None
@@ -62,8 +78,11 @@ def test_connecting_and_disconnecting_keep_the_connections_table(stage: Stage) -
     connect["requestContext"]["connectedAt"] = int(1000 * time.time())
     connection_id = connect["requestContext"]["connectionId"]
 
-    assert connections.handle(connect, store)["statusCode"] == 200
+    assert connections.handle(connect, store) == {"statusCode": 200, "headers": {}}
     assert store.of_user("alice") == [connection_id]
+    connect["headers"]["Sec-WebSocket-Protocol"] = f"{SUBPROTOCOL}, {TOKEN_PREFIX}a.b.c"
+    chosen = connections.handle(connect, store)["headers"]
+    assert chosen == {"Sec-WebSocket-Protocol": SUBPROTOCOL}  # the chat's own, never the token
 
     disconnect = sample("websocket-disconnect.json")
     disconnect["requestContext"]["authorizer"] = {"user_id": "alice"}

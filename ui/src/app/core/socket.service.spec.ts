@@ -16,7 +16,7 @@ describe('SocketService', () => {
     tokens = ['token-1', 'token-2', 'token-3', 'token-4'];
     TestBed.configureTestingModule({
       providers: [
-        { provide: SOCKET_FACTORY, useValue: (url: string) => new FakeSocket(url) },
+        { provide: SOCKET_FACTORY, useValue: (url: string, protocols: string[]) => new FakeSocket(url, protocols) },
         { provide: AuthService, useValue: { freshToken: async () => tokens.shift() } },
       ],
     });
@@ -33,10 +33,11 @@ describe('SocketService', () => {
     vi.useRealTimers();
   });
 
-  it('connects with a fresh token in the query and is online once open', async () => {
+  it('connects with a fresh token offered as a subprotocol, never in the URL, and is online once open', async () => {
     socket.start();
     await vi.advanceTimersByTimeAsync(0);
-    expect(FakeSocket.last().url).toBe('ws://chat.test/ws?token=token-1');
+    expect(FakeSocket.last().url).toBe('ws://chat.test/ws');
+    expect(FakeSocket.last().protocols).toEqual(['chat.v1', 'token.token-1']);
     expect(socket.status()).toBe('connecting');
     FakeSocket.last().open();
     expect(socket.status()).toBe('online');
@@ -54,7 +55,7 @@ describe('SocketService', () => {
     expect(FakeSocket.made).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(FakeSocket.made).toHaveLength(2);
-    expect(FakeSocket.last().url).toContain('token=token-2');
+    expect(FakeSocket.last().protocols).toContain('token.token-2');
     FakeSocket.last().drop(); // refused before it opened: wait longer
     await vi.advanceTimersByTimeAsync(999);
     expect(FakeSocket.made).toHaveLength(2);

@@ -15,10 +15,15 @@ export interface SocketLike {
   close(code?: number, reason?: string): void;
 }
 
-export const SOCKET_FACTORY = new InjectionToken<(url: string) => SocketLike>('socket factory', {
-  providedIn: 'root',
-  factory: () => (url: string) => new WebSocket(url),
-});
+export const SOCKET_FACTORY = new InjectionToken<(url: string, protocols: string[]) => SocketLike>(
+  'socket factory',
+  { providedIn: 'root', factory: () => (url: string, protocols: string[]) => new WebSocket(url, protocols) },
+);
+
+/** The chat's own subprotocol; the token goes as a second one, `token.<JWT>`, so that it is never
+ * in the URL (which a browser prints when a connection fails, and access logs keep). */
+export const SUBPROTOCOL = 'chat.v1';
+export const TOKEN_PREFIX = 'token.';
 
 export type SocketStatus = 'idle' | 'connecting' | 'online' | 'offline';
 
@@ -133,10 +138,9 @@ export class SocketService implements OnDestroy {
     if (!this.running) {
       return;
     }
-    const url = `${this.config.get().wsUrl}?token=${encodeURIComponent(token)}`;
     let socket: SocketLike;
     try {
-      socket = this.factory(url);
+      socket = this.factory(this.config.get().wsUrl, [SUBPROTOCOL, TOKEN_PREFIX + token]);
     } catch {
       this.closed();
       return;
