@@ -30,6 +30,15 @@ TABLE_ACTIONS: dict[Access, tuple[str, ...]] = {
         "dynamodb:ConditionCheckItem",
         "dynamodb:BatchWriteItem",
     ),
+    # The log: nothing is ever updated; deletes get a statement of their own, for the partitions
+    # the table allows (`deletable_statement`).
+    "append": (
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:ConditionCheckItem",
+    ),
 }
 # Presigned URLs carry the function's own rights: downloads need GetObject, uploads PutObject.
 BUCKET_ACTIONS: dict[Access, tuple[str, ...]] = {
@@ -89,6 +98,22 @@ def statements(
                 "Resource": grants.tables[table],
             }
         )
+        prefixes = next(t for t in topology.tables if t.name == table).deletable_key_prefixes
+        if access == "append" and prefixes:
+            found.append(
+                {
+                    "Sid": _sid("table", table, "deletes"),
+                    "Effect": "Allow",
+                    "Action": ["dynamodb:DeleteItem"],
+                    "Resource": grants.tables[table],
+                    # Checked for each item of a transaction too.
+                    "Condition": {
+                        "ForAllValues:StringLike": {
+                            "dynamodb:LeadingKeys": [prefix + "*" for prefix in prefixes]
+                        }
+                    },
+                }
+            )
     for bucket, access in sorted(function.buckets.items()):
         prefix = grants.key_prefixes.get(bucket, "")
         found.append(

@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-Access = Literal["read", "write"]
+# "append": read, put and condition-check items, never update one; delete only items in the
+# partitions the table names as deletable (`Table.deletable_key_prefixes`).
+Access = Literal["read", "write", "append"]
 
 KeyType = Literal["S", "N"]
 
@@ -32,6 +34,8 @@ class Table:
     env_var: str = ""
     purpose: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    # Under "append" access: the partition key prefixes whose items may be deleted.
+    deletable_key_prefixes: tuple[str, ...] = ()
 
 
 EVENTS = Table(
@@ -42,7 +46,10 @@ EVENTS = Table(
     ttl_attribute="expires_at",
     env_var="EVENTS_TABLE",
     purpose="the event log (sk >= 1) and its bookkeeping items (sk = 0): stream heads, "
-    "command records, message tombstones",
+    "command records, message tombstones, memberships",
+    # A leave deletes the membership item (domain/ids.py membership_item); nothing else is ever
+    # deleted or updated, so the functions that append may do nothing else.
+    deletable_key_prefixes=("member#",),
 )
 
 VIEWS = Table(
@@ -211,7 +218,7 @@ HTTP_API = Function(
     name="http-api",
     handler="functions.http_api.handler.lambda_handler",
     purpose="the HTTP API",
-    tables={"events": "write", "views": "read", "rate-limits": "write"},
+    tables={"events": "append", "views": "read", "rate-limits": "write"},
     buckets={"files": "write"},  # presigns uploads (PutObject) and downloads (GetObject)
 )
 
@@ -235,7 +242,7 @@ WS_MESSAGES = Function(
     name="ws-messages",
     handler="functions.ws.messages.lambda_handler",
     purpose="WebSocket actions send, edit, delete, typing, read, ping and $default",
-    tables={"events": "write", "rate-limits": "write"},
+    tables={"events": "append", "rate-limits": "write"},
     publishes=True,  # typing signals
 )
 

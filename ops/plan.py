@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from components.topology import FILES
+from components.topology import EVENTS, FILES
 from ops.program import ROOT, Program, Registered, run
 
 # Actions AWS offers no resource-level permission for: "*" is the only resource they take.
@@ -182,8 +182,39 @@ def unsigned_file_paths(program: Program) -> Iterator[Finding]:
             )
 
 
+# What would let a role change or remove what the log holds.
+LOG_CHANGING_ACTIONS = frozenset(
+    {"dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:*"}
+)
+
+
+def mutable_log(program: Program) -> Iterator[Finding]:
+    """The log is append-only by IAM: no role may update an event item or write in batches to
+    the events table, and deletes are allowed only in the partitions the table names."""
+    logs = {
+        t.get("arn") for t in program.of_type("aws:dynamodb/table:Table") if t.name == EVENTS.name
+    }
+    allowed = {
+        "ForAllValues:StringLike": {
+            "dynamodb:LeadingKeys": [prefix + "*" for prefix in EVENTS.deletable_key_prefixes]
+        }
+    }
+    for policy in program.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in _statements(policy.get("policy")):
+            if statement.get("Effect") != "Allow" or not logs & set(
+                _listed(statement.get("Resource"))
+            ):
+                continue
+            changing = sorted(LOG_CHANGING_ACTIONS & set(_listed(statement.get("Action", []))))
+            if changing == ["dynamodb:DeleteItem"] and statement.get("Condition") == allowed:
+                continue
+            if changing:
+                yield Finding("mutable log", policy.name, f"{changing} on the events table")
+
+
 CHECKS: tuple[Callable[[Program], Iterator[Finding]], ...] = (
     public_buckets,
+    mutable_log,
     unsigned_file_paths,
     unencrypted_tables,
     wildcard_iam,

@@ -102,8 +102,24 @@ def test_each_role_reaches_exactly_the_tables_the_topology_names_with_its_access
         assert set(granted) == set(function.tables), function.name
         for table, access in function.tables.items():
             writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
-            assert (access == "write") == bool(granted[table] & writes), (function.name, table)
+            assert (access == "read") == (not granted[table] & writes), (function.name, table)
             assert "dynamodb:Scan" not in granted[table]
+
+
+def test_no_role_may_update_the_log_and_deletes_only_memberships(stack: Program) -> None:
+    log = f"arn:aws:dynamodb:eu-west-1:123456789012:table/chat-{stack.stack}-events"
+    appenders = [f for f in FUNCTIONS if "events" in f.tables]
+    assert {f.name for f in appenders} == {"http-api", "ws-messages"}
+    for function in FUNCTIONS:
+        on_the_log = [s for s in policy_of(stack, function.name) if s["Resource"] == log]
+        actions = {action for s in on_the_log for action in s["Action"]}
+        assert not actions & {"dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}, function.name
+        for statement in on_the_log:
+            if "dynamodb:DeleteItem" in statement["Action"]:
+                assert statement["Action"] == ["dynamodb:DeleteItem"]
+                assert statement["Condition"] == {
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["member#*"]}
+                }
 
 
 def test_only_functions_that_publish_may_put_events_and_only_on_the_stage_bus(

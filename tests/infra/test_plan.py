@@ -14,6 +14,8 @@ from ops import plan
 from ops.cli import main
 from ops.program import Program, Registered
 
+ENCRYPTED = {"serverSideEncryption": {"enabled": True}}
+
 
 def _program(*resources: tuple[str, str, dict[str, Any]]) -> Program:
     return Program(
@@ -150,3 +152,34 @@ def test_a_stream_mapping_or_rule_target_without_a_dlq_is_a_finding() -> None:
     )
     target: tuple[str, str, dict[str, Any]] = ("aws:cloudwatch/eventTarget:EventTarget", "t", {})
     assert _kinds(_program(mapping, target)) == ["missing DLQ", "missing DLQ"]
+
+
+def test_an_update_slipped_into_the_log_s_access_fails_the_plan(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    appends = (*policies.TABLE_ACTIONS["append"], "dynamodb:UpdateItem")
+    monkeypatch.setitem(policies.TABLE_ACTIONS, "append", appends)
+    assert main(["plan", "--stack", "dev"]) == 1
+    out = capsys.readouterr().out
+    assert "mutable log: http-api: ['dynamodb:UpdateItem'] on the events table" in out
+
+
+def test_a_delete_on_the_log_outside_the_membership_partitions_is_a_finding() -> None:
+    log = ("aws:dynamodb/table:Table", "events", {"arn": "arn:events", **ENCRYPTED})
+
+    def deleting(condition: dict[str, Any] | None) -> Program:
+        statement: dict[str, Any] = {
+            "Effect": "Allow",
+            "Action": ["dynamodb:DeleteItem"],
+            "Resource": "arn:events",
+        }
+        if condition is not None:
+            statement["Condition"] = condition
+        policy = {"policy": json.dumps({"Statement": [statement]})}
+        return _program(log, ("aws:iam/rolePolicy:RolePolicy", "r", policy))
+
+    memberships = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["member#*"]}}
+    assert _kinds(deleting(memberships)) == []
+    assert _kinds(deleting(None)) == ["mutable log"]
+    anything = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["*"]}}
+    assert _kinds(deleting(anything)) == ["mutable log"]

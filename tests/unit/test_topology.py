@@ -6,6 +6,7 @@ import importlib
 
 from components.topology import (
     BUS_RULES,
+    EVENTS,
     FUNCTIONS,
     HTTP_ROUTES,
     QUEUE_MAPPINGS,
@@ -14,6 +15,7 @@ from components.topology import (
     TABLES,
     WS_ROUTES,
 )
+from domain.ids import command_item, membership_item, room_stream, tombstone_item
 from functions.http_api.handler import app
 
 TABLE_NAMES = {table.name for table in TABLES}
@@ -100,3 +102,10 @@ def test_room_events_reach_the_broadcaster_through_a_fifo_queue_and_typing_throu
     assert queue.visibility_timeout_s >= broadcaster.timeout_s  # Lambda refuses less
     assert next(q for q in QUEUES if q.name == queue.dead_letter_queue).fifo
     assert "events" not in broadcaster.tables and broadcaster.manages_connections
+
+
+def test_the_log_s_only_deletable_partitions_are_the_memberships_a_leave_deletes() -> None:
+    (memberships,) = EVENTS.deletable_key_prefixes
+    assert membership_item("r1", "alice").startswith(memberships)
+    for kept in (room_stream("r1"), command_item("alice#c1"), tombstone_item("r1", 3)):
+        assert not kept.startswith(memberships)
