@@ -16,14 +16,15 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from adapters.aws import client
+from application.ports import Throttled
 from domain.rate_limits import Admission, Limit, admit, kept_until_s
 
-ATTEMPTS: Final = 5
+# Each lost race means another request of the user was admitted, so a burst's worth of them
+# ends in a refusal by the bucket itself; these are for races with refills on top.
+EXTRA_ATTEMPTS: Final = 5
 THROTTLED: Final = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
-# A bucket item so hot that DynamoDB throttles it belongs to a flood: refused, try again soon.
-THROTTLED_RETRY_MS: Final = 1000
 
 
 def now_ms() -> int:
@@ -50,7 +51,7 @@ class DynamoRateLimiter:
         now = self.clock()
         held: int | None = None  # not read: most requests find the TAT behind now
         try:
-            for _ in range(ATTEMPTS):
+            for _ in range(limit.burst + EXTRA_ATTEMPTS):
                 admission = admit(limit, held, now)
                 if not admission.admitted:
                     return admission
@@ -61,10 +62,10 @@ class DynamoRateLimiter:
                 else:
                     return admission
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in THROTTLED:
-                raise
-        # Throttled, or racing other requests of the same user on every attempt: a flood.
-        return Admission(False, now, THROTTLED_RETRY_MS)
+            if error.response.get("Error", {}).get("Code") in THROTTLED:
+                raise Throttled(limit.name) from error
+            raise  # fail closed: a request whose budget cannot be read is not taken
+        raise Throttled(limit.name)  # racing the user's other requests on every attempt
 
     def _set(self, key: dict[str, Any], tat_ms: int, held: int | None, now: int) -> None:
         """Moves the TAT to `tat_ms` if it is still `held` (None: still behind now)."""

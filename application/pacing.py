@@ -3,7 +3,8 @@ over its limit is refused before anything is read or written."""
 
 from __future__ import annotations
 
-from application.ports import RateLimiter
+from application.ports import RateLimiter, Throttled
+from application.service import Busy
 from domain.errors import RateLimited
 from domain.rate_limits import BY_ACTION, FRAMES, Limit, retry_after_seconds
 
@@ -22,13 +23,17 @@ def pace_frame(limiter: RateLimiter, user: str) -> None:
 
 
 def take(limiter: RateLimiter, user: str, limit: Limit) -> None:
-    admission = limiter.take(user, limit)
+    try:
+        admission = limiter.take(user, limit)
+    except Throttled as throttled:  # the limits' table, not the user: like any busy store
+        raise Busy("the service is busy; send it again") from throttled
     if not admission.admitted:
         raise RateLimited(
             f"too many requests ({limit.applies_to}): at most {limit.burst} at once, then "
             f"{describe_rate(limit.per_second)}; try again in "
             f"{retry_after_seconds(admission.retry_after_ms)} s",
             admission.retry_after_ms,
+            limit.name,
         )
 
 

@@ -153,6 +153,9 @@ class Account:
                 time.sleep(min(1.0, 0.05 * 2**attempt))
                 continue
             renew = response.status_code == 401  # a token of the stage before the restart
+            if response.status_code == 429 and "Retry-After" in response.headers:
+                time.sleep(int(response.headers["Retry-After"]))  # over a rate limit: as told
+                continue
             if response.status_code in RETRYABLE or renew:
                 time.sleep(min(1.0, 0.05 * 2 ** min(attempt, 5)))
                 continue

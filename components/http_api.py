@@ -39,6 +39,7 @@ class HttpApi(pulumi.ComponentResource):
                 "allow_origins": args.cors_origins,
                 "allow_methods": sorted({route.method for route in args.routes}),
                 "allow_headers": ["authorization", "content-type"],
+                "expose_headers": ["retry-after"],  # a rate-limited write says when to retry
                 "max_age": 3600,
             },
             opts=child,

@@ -75,6 +75,7 @@ class RateLimited(DomainError):
 
     code = "rate_limited"
 
-    def __init__(self, message: str, retry_after_ms: int) -> None:
+    def __init__(self, message: str, retry_after_ms: int, limit: str) -> None:
         super().__init__(message)
         self.retry_after_ms = retry_after_ms
+        self.limit = limit  # the budget's name (domain.rate_limits), so a client pauses only it

@@ -26,8 +26,10 @@ SCHEMAS = "#/components/schemas/{name}"
 class ErrorDetail(msgspec.Struct, frozen=True):
     code: str
     message: str
-    # rate_limited only: the wait after which the same request is admitted (also Retry-After).
+    # rate_limited only: the wait after which the same request is admitted (also Retry-After),
+    # and the budget that ran out (domain/rate_limits.py).
     retry_after_ms: int | None = None
+    limit: str | None = None
 
 
 class ErrorBody(msgspec.Struct, frozen=True):

@@ -73,6 +73,7 @@ def refused(error: DomainError) -> Response[Any]:
     headers: dict[str, str] = {}
     if isinstance(error, RateLimited):
         fields["retry_after_ms"] = error.retry_after_ms
+        fields["limit"] = error.limit
         headers["Retry-After"] = str(retry_after_seconds(error.retry_after_ms))
     return reply({"error": fields}, status, headers)
 

@@ -32,13 +32,15 @@ class Pong(_Reply, frozen=True, tag="pong"):
 
 
 class ErrorFrame(_Reply, frozen=True, tag="error"):
-    """A refused frame; the socket stays open. `rate_limited` says when the same frame is taken
-    again (`retry_after_ms`, 0 for every other code)."""
+    """A refused frame; the socket stays open. `rate_limited` says which budget ran out
+    (`limit`) and when the same frame is taken again (`retry_after_ms`); both are empty for every
+    other code."""
 
     code: str
     message: str
     client_id: str = ""
     retry_after_ms: int = 0
+    limit: str = ""
 
 
 def client_frames() -> dict[str, type[msgspec.Struct]]:

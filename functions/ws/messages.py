@@ -89,7 +89,9 @@ def handle(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         pace_frame(deps.limits, str(user))
         return act(deps, str(user), decode(body))
     except RateLimited as refused:
-        return error_reply(refused.code, refused.message, body, refused.retry_after_ms)
+        return error_reply(
+            refused.code, refused.message, body, refused.retry_after_ms, refused.limit
+        )
     except DomainError as refused:
         return error_reply(refused.code, refused.message, body)
     except Exception:
@@ -111,5 +113,7 @@ def client_id_of(body: str) -> str:
     return str(found.get("client_id", "")) if isinstance(found, dict) else ""
 
 
-def error_reply(code: str, message: str, body: str, retry_after_ms: int = 0) -> dict[str, Any]:
-    return reply(ErrorFrame(code, message, client_id_of(body), retry_after_ms))
+def error_reply(
+    code: str, message: str, body: str, retry_after_ms: int = 0, limit: str = ""
+) -> dict[str, Any]:
+    return reply(ErrorFrame(code, message, client_id_of(body), retry_after_ms, limit))

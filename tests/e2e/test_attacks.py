@@ -276,8 +276,9 @@ def test_a_flood_of_sends_is_refused_past_the_users_limit_and_others_go_on_sendi
     assert len(admitted) <= MESSAGES.burst + took_s * MESSAGES.per_second + 1
     assert refused and all(int(a.headers["Retry-After"]) >= 1 for a in refused)
     assert {a.json()["error"]["code"] for a in refused} == {"rate_limited"}
-    history = api(stage, "bob", "GET", f"/rooms/{room}/messages?limit=100")["messages"]
-    assert len(history) == len(admitted)  # a refused send wrote nothing
+    logged = api(stage, "bob", "GET", f"/rooms/{room}/events?after=0")["events"]
+    sent = [e for e in logged if e["type"] == "message.created"]
+    assert len(sent) == len(admitted)  # a refused send wrote nothing
     api(stage, "bob", "POST", f"/rooms/{room}/messages", {"text": "still here"})
 
 
@@ -286,11 +287,12 @@ def test_a_flood_of_frames_gets_rate_limited_frames_and_the_socket_stays_open(
 ) -> None:
     with connect(f"{stage.config['wsUrl']}?token={token(stage, 'carol')}", open_timeout=10) as ws:
         began = time.monotonic()
-        for _ in range(3 * FRAMES.burst):
+        for _ in range(5 * FRAMES.burst):
             ws.send(json.dumps({"action": "ping"}))
-        answers = [next_answer(ws) for _ in range(3 * FRAMES.burst)]
+        answers = [next_answer(ws) for _ in range(5 * FRAMES.burst)]
         took_s = time.monotonic() - began
         refused = [a for a in answers if a["type"] == "error"]
+        assert refused, f"{len(answers)} pings in {took_s:.1f} s, none refused"
         time.sleep(max(int(str(a["retry_after_ms"])) for a in refused) / 1000)
         ws.send(json.dumps({"action": "ping"}))
         after = next_answer(ws)

@@ -77,6 +77,7 @@ def test_the_http_api_allows_the_web_client_origin_and_throttles_its_stage(stack
     assert stack.outputs["webUrl"] in cors["allowOrigins"]
     assert "*" not in cors["allowOrigins"]
     assert "authorization" in cors["allowHeaders"]
+    assert cors["exposeHeaders"] == ["retry-after"]  # a browser reads when to retry
     stage = stack.one("aws:apigatewayv2/stage:Stage", "http")
     settings = stage.get("defaultRouteSettings")
     assert settings["throttlingBurstLimit"] > 0 and settings["throttlingRateLimit"] > 0

@@ -274,7 +274,7 @@ def test_a_user_sending_faster_than_the_limit_is_told_when_to_retry_and_nothing_
     assert [a["statusCode"] for a in answers] == [201] * MESSAGES.burst + [429] * 3
     error = json.loads(answers[-1]["body"])["error"]
     assert error["code"] == "rate_limited"
-    assert error["retry_after_ms"] == MESSAGES.interval_ms
+    assert error["retry_after_ms"] == MESSAGES.interval_ms and error["limit"] == MESSAGES.name
     assert answers[-1]["headers"]["Retry-After"] == "1"
     sent = event_store.read_stream(room_stream(room))
     assert len(sent) == 1 + MESSAGES.burst  # the room's creation and the admitted sends only

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+from botocore.exceptions import ClientError
+
 from adapters.aws import client
 from adapters.rate_limits import DynamoRateLimiter
 from application.memory import InMemoryRateLimiter
+from application.ports import Throttled
 from domain.rate_limits import Limit, kept_until_s
 from local.provision import Stage
 
@@ -51,3 +55,17 @@ def test_a_bucket_is_one_item_per_user_and_limit_that_expires_once_full_again(
     assert item["tat"] == {"N": str(admitted.tat_ms)}
     assert item["expires_at"] == {"N": str(kept_until_s(admitted.tat_ms))}
     assert limiter(stage, clock).take("dave", LIMIT).admitted  # carol's bucket is hers alone
+
+
+def test_a_throttled_table_is_the_service_being_busy_not_the_user_over_a_limit(
+    stage: Stage,
+) -> None:
+    class ThrottledTable:
+        def update_item(self, **_: object) -> None:
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+                "UpdateItem",
+            )
+
+    with pytest.raises(Throttled):
+        DynamoRateLimiter(stage.tables["rate-limits"], ThrottledTable()).take("erin", LIMIT)

@@ -150,4 +150,5 @@ def test_a_flood_of_frames_gets_rate_limited_error_frames_with_the_client_id_and
     assert {answer["type"] for answer in answers} == {"pong"}  # the whole burst
     assert over["type"] == "error" and over["code"] == "rate_limited"
     assert over["client_id"] == "late" and over["retry_after_ms"] == FRAMES.interval_ms
+    assert over["limit"] == FRAMES.name
     assert frame("alice", {"action": "ping"}, deps) == {"type": "pong"}  # her budget is her own

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from application.memory import InMemoryRateLimiter
 from application.pacing import pace, pace_frame
+from application.ports import Throttled
+from application.service import Busy
 from domain.commands import INPUTS, action_of
 from domain.errors import RateLimited
 from domain.rate_limits import (
@@ -18,6 +20,7 @@ from domain.rate_limits import (
     LIMITS,
     MESSAGES,
     TYPING,
+    Admission,
     Limit,
     admit,
     kept_until_s,
@@ -112,6 +115,17 @@ def test_a_user_over_a_limit_is_refused_with_how_long_to_wait() -> None:
     assert refused.value.code == "rate_limited"
     assert refused.value.retry_after_ms == MESSAGES.interval_ms
     assert "at most 20 at once, then 1 a second" in refused.value.message
+
+
+def test_a_limiter_that_cannot_keep_up_answers_busy_never_rate_limited() -> None:
+    class Overwhelmed:
+        def take(self, user: str, limit: Limit) -> Admission:
+            raise Throttled(limit.name)
+
+    with pytest.raises(Busy) as busy:
+        pace(Overwhelmed(), "alice", "send")
+
+    assert busy.value.code == "busy"  # not the user's doing: nothing tells them to slow down
 
 
 def test_a_typist_never_slows_a_send_and_one_user_never_slows_another() -> None:

@@ -1,5 +1,5 @@
 import { TestBed } from '@angular/core/testing';
-import { ApiError, ApiService, PACED_RETRIES } from './api.service';
+import { ApiError, ApiService, MAX_PACED_WAIT_MS } from './api.service';
 import { AuthService } from './auth.service';
 import { ConfigService, FETCH } from './config';
 import { PaceService } from './pace.service';
@@ -13,7 +13,9 @@ describe('ApiService over a rate limit', () => {
 
   const limited = (ms: number) =>
     new Response(
-      JSON.stringify({ error: { code: 'rate_limited', message: 'too many requests', retry_after_ms: ms } }),
+      JSON.stringify({
+        error: { code: 'rate_limited', message: 'too many requests', retry_after_ms: ms, limit: 'rooms' },
+      }),
       { status: 429, headers: { 'Retry-After': String(Math.ceil(ms / 1000)) } },
     );
   const written = () => new Response(JSON.stringify({ room_id: 'r1', seq: 1, duplicate: false, events: [] }), { status: 201 });
@@ -41,11 +43,13 @@ describe('ApiService over a rate limit', () => {
   afterEach(() => vi.useRealTimers());
 
   it('waits as long as the server says and sends the same write again', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
     answers.push(limited(1500));
     const done = api.createRoom('Team', ['bob']);
     await vi.advanceTimersByTimeAsync(0);
     expect(calls).toHaveLength(1);
     expect(pace.notice()).toContain('Waiting 2 s');
+    expect(pace.left('rooms')).toBe(1500);
     await vi.advanceTimersByTimeAsync(1500);
     await expect(done).resolves.toMatchObject({ room_id: 'r1' });
     expect(calls).toHaveLength(2);
@@ -53,23 +57,26 @@ describe('ApiService over a rate limit', () => {
     expect(calls[1].at - calls[0].at).toBe(1500);
   });
 
-  it('gives up with the server\'s words after a few refusals in a row', async () => {
-    answers.push(...Array.from({ length: PACED_RETRIES + 1 }, () => limited(100)));
+  it('keeps waiting out refusals while the wait adds up to less than its bound, then gives up with the server\'s words', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const refusals = MAX_PACED_WAIT_MS / 10_000 + 1;
+    answers.push(...Array.from({ length: refusals }, () => limited(10_000)));
     const done = api.edit('r1', 2, 'again').catch((error) => error);
-    await vi.advanceTimersByTimeAsync(1000);
+    await vi.advanceTimersByTimeAsync(MAX_PACED_WAIT_MS);
     const error = await done;
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ status: 429, code: 'rate_limited', message: 'too many requests' });
-    expect(calls).toHaveLength(PACED_RETRIES + 1);
+    expect(calls).toHaveLength(refusals);
   });
 
-  it('holds writes during a pause but never reads', async () => {
-    pace.hold(5000);
-    void api.inbox();
-    void api.remove('r1', 3);
-    await vi.advanceTimersByTimeAsync(0);
-    expect(calls.map((c) => c.method)).toEqual(['GET']);
-    await vi.advanceTimersByTimeAsync(5000);
-    expect(calls.map((c) => c.method)).toEqual(['GET', 'DELETE']);
+  it('spreads writes refused together, so that each gets its turn', async () => {
+    const draws = [0.1, 0.9];
+    vi.spyOn(Math, 'random').mockImplementation(() => draws.shift() ?? 0.5);
+    answers.push(limited(1000), limited(1000));
+    const first = api.openDm('bob');
+    const second = api.openDm('carol');
+    await vi.advanceTimersByTimeAsync(2000);
+    await expect(Promise.all([first, second])).resolves.toHaveLength(2);
+    expect(calls[3].at - calls[2].at).toBeGreaterThan(100);
   });
 });

@@ -1,7 +1,7 @@
 import { Injectable, inject } from '@angular/core';
 import { AuthService } from './auth.service';
 import { ConfigService, FETCH } from './config';
-import { PaceService, retryAfterMs } from './pace.service';
+import { PaceService, rateLimit } from './pace.service';
 import {
   Attachment,
   InboxEntry,
@@ -12,8 +12,10 @@ import {
   Written,
 } from './models';
 
-/** How many times one request waits out a `rate_limited` answer before it gives up. */
-export const PACED_RETRIES = 3;
+/** How long one request waits out `rate_limited` answers in all before it gives up. */
+export const MAX_PACED_WAIT_MS = 60_000;
+/** Spreads requests refused together, so that they do not all come back at the same instant. */
+export const PACED_JITTER_MS = 250;
 
 /** A refusal of the HTTP API: `{"error": {"code", "message"}}`. */
 export class ApiError extends Error {
@@ -74,6 +76,10 @@ export class ApiService {
     return this.json('PATCH', `/rooms/${enc(roomId)}/messages/${seq}`, { text });
   }
 
+  markRead(roomId: string, seq: number): Promise<Written> {
+    return this.json('POST', `/rooms/${enc(roomId)}/read`, { seq, client_id: crypto.randomUUID() });
+  }
+
   remove(roomId: string, seq: number): Promise<Written> {
     return this.json('DELETE', `/rooms/${enc(roomId)}/messages/${seq}`);
   }
@@ -110,10 +116,7 @@ export class ApiService {
     return (await response.json()) as T;
   }
 
-  private async send(method: string, path: string, body?: unknown, retried = false, paced = 0): Promise<Response> {
-    if (method !== 'GET') {
-      await this.pace.wait(); // reads are not rate limited; writes wait out a hold
-    }
+  private async send(method: string, path: string, body?: unknown, retried = false, waited = 0): Promise<Response> {
     const token = await this.auth.freshToken();
     let response: Response;
     try {
@@ -129,15 +132,18 @@ export class ApiService {
       throw new ApiError(0, 'network', 'The server cannot be reached. Check your connection.');
     }
     if (response.status === 401 && !retried && (await this.auth.refresh())) {
-      return this.send(method, path, body, true, paced);
+      return this.send(method, path, body, true, waited);
     }
     if (!response.ok) {
       const answer = await response.json().catch(() => null);
       const error = refusal(response, answer);
-      if (error.code === 'rate_limited' && paced < PACED_RETRIES) {
+      const limited = error.code === 'rate_limited' ? rateLimit(answer, response.headers.get('Retry-After')) : null;
+      if (limited && waited + limited.waitMs <= MAX_PACED_WAIT_MS) {
         // Every write the client makes is safe to repeat (client ids make them idempotent).
-        this.pace.hold(retryAfterMs(answer, response.headers.get('Retry-After')));
-        return this.send(method, path, body, retried, paced + 1);
+        this.pace.hold(limited.budget, limited.waitMs);
+        const pause = limited.waitMs + Math.random() * PACED_JITTER_MS;
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        return this.send(method, path, body, retried, waited + pause);
       }
       throw error;
     }

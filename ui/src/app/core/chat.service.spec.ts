@@ -268,6 +268,7 @@ describe('ChatService', () => {
     const first = socket.sent.at(-1);
     socket.frames.next({
       type: 'error', code: 'rate_limited', message: 'too many requests', client_id: first.client_id, retry_after_ms: 2000,
+      limit: 'messages',
     });
     expect(chat.room('r1')!.timeline.pending.get(first.client_id)?.status).toBe('sending');
     chat.send('r1', 'queued behind it');
@@ -289,7 +290,11 @@ describe('ChatService', () => {
     await settle();
     await chat.edit('r1', 1, 'fixed');
     const edit = socket.sent.at(-1);
-    socket.frames.next({ type: 'error', code: 'rate_limited', message: 'slow down', client_id: edit.client_id, retry_after_ms: 500 });
+    socket.frames.next({
+      type: 'error', code: 'rate_limited', message: 'slow down', client_id: edit.client_id, retry_after_ms: 500, limit: 'messages',
+    });
+    socket.opened.next({ reconnect: true }); // a reconnect during the pause sends nothing twice
+    await settle();
     await vi.advanceTimersByTimeAsync(500);
     expect(socket.sent.filter((f) => f.client_id === edit.client_id)).toHaveLength(2);
     expect(chat.notice()).toBe('');
@@ -297,6 +302,32 @@ describe('ChatService', () => {
     socket.opened.next({ reconnect: true });
     await settle();
     expect(socket.sent.filter((f) => f.client_id === edit.client_id)).toHaveLength(2);
+  });
+
+  it('forgets an edit nobody answers, and every unanswered frame on sign-out', async () => {
+    chat.start();
+    chat.open('r1');
+    await settle();
+    await chat.edit('r1', 1, 'unanswered');
+    await vi.advanceTimersByTimeAsync(SEND_TIMEOUT_MS);
+    await chat.remove('r1', 1);
+    chat.stop();
+    const sent = socket.sent.length;
+    chat.start();
+    socket.opened.next({ reconnect: true });
+    await settle();
+    expect(socket.sent.slice(sent).filter((f) => f.action === 'edit' || f.action === 'delete')).toEqual([]);
+  });
+
+  it('keeps sending messages while typing signals are refused', async () => {
+    chat.start();
+    chat.open('r1');
+    await settle();
+    socket.frames.next({ type: 'error', code: 'rate_limited', message: 'typing', client_id: '', retry_after_ms: 2000, limit: 'typing' });
+    chat.typing('r1');
+    chat.send('r1', 'still goes');
+    expect(socket.sent.at(-1)).toMatchObject({ action: 'send', text: 'still goes' });
+    expect(socket.sent.some((f) => f.action === 'typing')).toBe(false);
   });
 
   it('marks a refused send as failed and retries it with the same client id', async () => {

@@ -3,10 +3,13 @@ import { Subscription } from 'rxjs';
 import { ApiService } from './api.service';
 import { AuthService } from './auth.service';
 import { Attachment, InboxEntry, MessageRow, RoomEvent, RoomInfo, ServerFrame } from './models';
-import { PaceService } from './pace.service';
+import { FRAMES_BUDGET, PaceService } from './pace.service';
 import { GAP_WAIT_MS, Sequencer } from './sequencer';
 import { SocketService } from './socket.service';
 import { Item, Timeline, isRoomEvent } from './timeline';
+
+/** A frame the client keeps until the server acknowledges it. */
+type TrackedFrame = { action: string; client_id: string };
 
 export const PAGE_SIZE = 30;
 /** `GET /rooms/{id}/events` answers at most this many events at a time. */
@@ -65,8 +68,9 @@ export class ChatService {
   private readonly socket = inject(SocketService);
   private readonly pace = inject(PaceService);
   /** Edits, deletes and read markers sent on the socket and not yet acknowledged, by client id:
-   * sent again after a `rate_limited` pause or a reconnect (each is safe to repeat). */
-  private readonly unacked = new Map<string, { client_id: string }>();
+   * sent again after a `rate_limited` pause or a reconnect (each is safe to repeat), forgotten
+   * when no answer comes within SEND_TIMEOUT_MS. One timer each: its resend or its end. */
+  private readonly unacked = new Map<string, { frame: TrackedFrame; timer: ReturnType<typeof setTimeout> | null }>();
   private readonly rooms = new Map<string, RoomState>();
   private readonly feeds = new Map<string, Feed>();
   private subscriptions: Subscription[] = [];
@@ -102,6 +106,9 @@ export class ChatService {
     }
     clearTimeout(this.inboxTimer ?? undefined);
     this.inboxTimer = null;
+    this.unacked.forEach((tracked) => clearTimeout(tracked.timer ?? undefined));
+    this.unacked.clear();
+    this.pace.clear();
     this.rooms.clear();
     this.feeds.clear();
     this.inbox.set([]);
@@ -264,7 +271,7 @@ export class ChatService {
 
   typing(roomId: string): void {
     const now = Date.now();
-    if (now - (this.lastTyping.get(roomId) ?? 0) >= TYPING_EVERY_MS && !this.pace.left()) {
+    if (now - (this.lastTyping.get(roomId) ?? 0) >= TYPING_EVERY_MS && !this.pace.leftForFrame('typing')) {
       this.lastTyping.set(roomId, now);
       this.socket.send({ action: 'typing', room_id: roomId });
     }
@@ -289,7 +296,9 @@ export class ChatService {
     if (seq > room.readSeq) {
       room.readSeq = seq;
       const frame = { action: 'read', room_id: roomId, seq, client_id: crypto.randomUUID() };
-      this.sendTracked(frame);
+      if (!this.sendTracked(frame)) {
+        void this.api.markRead(roomId, seq).catch(() => undefined); // the next read moves it on
+      }
     }
     this.patchEntry(roomId, (entry) => ({ ...entry, unread: 0, read_seq: Math.max(entry.read_seq, seq) }));
   }
@@ -482,7 +491,7 @@ export class ChatService {
   }
 
   private onAck(frame: { client_id: string; room_id: string; seq: number }): void {
-    this.unacked.delete(frame.client_id);
+    this.forget(frame.client_id);
     const room = this.rooms.get(frame.room_id);
     if (!room || !frame.client_id) {
       return;
@@ -507,11 +516,17 @@ export class ChatService {
     }
   }
 
-  private onError(frame: { code: string; message: string; client_id: string; retry_after_ms?: number }): void {
+  private onError(frame: {
+    code: string;
+    message: string;
+    client_id: string;
+    retry_after_ms?: number;
+    limit?: string;
+  }): void {
     if (frame.code === 'rate_limited') {
-      return this.onRateLimited(frame.client_id, frame.retry_after_ms ?? 1000);
+      return this.onRateLimited(frame.client_id, frame.retry_after_ms ?? 1000, frame.limit || FRAMES_BUDGET);
     }
-    this.unacked.delete(frame.client_id);
+    this.forget(frame.client_id);
     for (const room of this.rooms.values()) {
       if (frame.client_id && room.timeline.fail(frame.client_id, frame.message)) {
         clearTimeout(room.timers.get(frame.client_id));
@@ -522,10 +537,10 @@ export class ChatService {
     this.notice.set(frame.message);
   }
 
-  /** Over a rate limit: everything waits out the pause, then the refused frame goes again (a
-   * typing signal or a ping, which carry no client id, are not worth sending late). */
-  private onRateLimited(clientId: string, waitMs: number): void {
-    this.pace.hold(waitMs);
+  /** Over a rate limit: what draws on that budget waits out the pause, then the refused frame
+   * goes again (a typing signal or a ping, which carry no client id, are not worth sending late). */
+  private onRateLimited(clientId: string, waitMs: number, budget: string): void {
+    this.pace.hold(budget, waitMs);
     for (const room of this.rooms.values()) {
       if (clientId && room.timeline.pending.get(clientId)?.status === 'sending') {
         this.transmit(room, clientId); // still "sending": it goes when the pause is over
@@ -535,25 +550,36 @@ export class ChatService {
     this.resend(clientId);
   }
 
-  /** Sends a frame that carries a client id, and keeps it until its ack; false when offline. */
-  private sendTracked(frame: { client_id: string }): boolean {
+  /** Sends a frame that carries a client id and keeps it until its ack; false when offline. */
+  private sendTracked(frame: TrackedFrame): boolean {
     if (!this.socket.isOnline()) {
       return false;
     }
-    this.unacked.set(frame.client_id, frame);
+    this.forget(frame.client_id);
+    this.unacked.set(frame.client_id, { frame, timer: null });
     this.resend(frame.client_id);
     return true;
   }
 
-  /** An unacknowledged frame, now or when the pause is over (offline: again on reconnect). */
+  /** An unacknowledged frame, now or when its budget's pause is over (offline: again on reconnect). */
   private resend(clientId: string): void {
-    const frame = this.unacked.get(clientId);
-    const left = this.pace.left();
-    if (frame && left) {
-      setTimeout(() => this.resend(clientId), left);
-    } else if (frame) {
-      this.socket.send(frame);
+    const tracked = this.unacked.get(clientId);
+    if (!tracked) {
+      return;
     }
+    clearTimeout(tracked.timer ?? undefined);
+    const left = this.pace.leftForFrame(tracked.frame.action);
+    if (left) {
+      tracked.timer = setTimeout(() => this.resend(clientId), left);
+      return;
+    }
+    this.socket.send(tracked.frame);
+    tracked.timer = setTimeout(() => this.forget(clientId), SEND_TIMEOUT_MS);
+  }
+
+  private forget(clientId: string): void {
+    clearTimeout(this.unacked.get(clientId)?.timer ?? undefined);
+    this.unacked.delete(clientId);
   }
 
   private onTyping(frame: { room_id: string; user_id: string }): void {
@@ -636,7 +662,7 @@ export class ChatService {
     if (!pending) {
       return;
     }
-    const left = this.pace.left();
+    const left = this.pace.leftForFrame('send');
     if (left) {
       clearTimeout(room.timers.get(clientId));
       room.timers.set(

@@ -76,7 +76,7 @@ export interface UploadForm {
 export type ServerFrame =
   | RoomEvent
   | { type: 'ack'; client_id: string; room_id: string; seq: number; duplicate: boolean }
-  | { type: 'error'; code: string; message: string; client_id: string; retry_after_ms?: number }
+  | { type: 'error'; code: string; message: string; client_id: string; retry_after_ms?: number; limit?: string }
   | { type: 'typing'; room_id: string; user_id: string }
   | { type: 'pong' };
 

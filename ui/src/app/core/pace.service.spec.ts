@@ -1,5 +1,5 @@
 import { TestBed } from '@angular/core/testing';
-import { PaceService, retryAfterMs } from './pace.service';
+import { PaceService, rateLimit } from './pace.service';
 
 describe('PaceService', () => {
   let pace: PaceService;
@@ -11,36 +11,45 @@ describe('PaceService', () => {
 
   afterEach(() => vi.useRealTimers());
 
-  it('holds for as long as the server asked, tells the user, and lets go afterwards', async () => {
-    pace.hold(2500);
-    expect(pace.left()).toBe(2500);
+  it('pauses the budget the server named for as long as it asked, tells the user, and lets go', async () => {
+    pace.hold('messages', 2500);
+    expect(pace.left('messages')).toBe(2500);
+    expect(pace.leftForFrame('edit')).toBe(2500);
+    expect(pace.leftForFrame('read')).toBe(0); // another budget goes on
     expect(pace.notice()).toContain('Waiting 3 s');
     await vi.advanceTimersByTimeAsync(2500);
-    expect(pace.left()).toBe(0);
+    expect(pace.left('messages')).toBe(0);
     expect(pace.notice()).toBe('');
   });
 
-  it('keeps the longer of two holds', async () => {
-    pace.hold(3000);
-    pace.hold(1000);
+  it('pauses every frame when the frame budget ran out', () => {
+    pace.hold('frames', 400);
+    expect(pace.leftForFrame('send')).toBe(400);
+    expect(pace.leftForFrame('typing')).toBe(400);
+  });
+
+  it('keeps the longer of two pauses of one budget', async () => {
+    pace.hold('rooms', 3000);
+    pace.hold('rooms', 1000);
     await vi.advanceTimersByTimeAsync(1000);
-    expect(pace.left()).toBe(2000);
+    expect(pace.left('rooms')).toBe(2000);
     expect(pace.notice()).not.toBe('');
   });
 
-  it('resolves a wait when the hold is over', async () => {
-    pace.hold(1000);
-    let done = false;
-    void pace.wait().then(() => (done = true));
-    await vi.advanceTimersByTimeAsync(999);
-    expect(done).toBe(false);
-    await vi.advanceTimersByTimeAsync(1);
-    expect(done).toBe(true);
+  it('says nothing about a typing pause and forgets every pause on sign-out', () => {
+    pace.hold('typing', 2000);
+    expect(pace.leftForFrame('typing')).toBe(2000);
+    expect(pace.notice()).toBe('');
+    pace.hold('messages', 2000);
+    pace.clear();
+    expect(pace.left('typing', 'messages')).toBe(0);
+    expect(pace.notice()).toBe('');
   });
 
-  it('reads the wait from the body, else from Retry-After, else a second', () => {
-    expect(retryAfterMs({ error: { code: 'rate_limited', retry_after_ms: 1234 } }, '2')).toBe(1234);
-    expect(retryAfterMs({ error: { code: 'rate_limited' } }, '2')).toBe(2000);
-    expect(retryAfterMs(null, null)).toBe(1000);
+  it('reads the wait and the budget from the body, else the wait from Retry-After, else a second', () => {
+    const body = { error: { code: 'rate_limited', retry_after_ms: 1234, limit: 'uploads' } };
+    expect(rateLimit(body, '2')).toEqual({ waitMs: 1234, budget: 'uploads' });
+    expect(rateLimit({ error: { code: 'rate_limited' } }, '2')).toEqual({ waitMs: 2000, budget: 'unknown' });
+    expect(rateLimit(null, null).waitMs).toBe(1000);
   });
 });
