@@ -6,7 +6,7 @@ from __future__ import annotations
 from application.ports import RateLimiter, Throttled
 from application.service import Busy
 from domain.errors import RateLimited
-from domain.rate_limits import BY_ACTION, FRAMES, Limit, retry_after_seconds
+from domain.rate_limits import BY_ACTION, CONNECTIONS, FRAMES, Limit, retry_after_seconds
 
 
 def pace(limiter: RateLimiter, user: str, action: str) -> None:
@@ -20,6 +20,12 @@ def pace_frame(limiter: RateLimiter, user: str) -> None:
     """Every WebSocket frame counts, whatever it holds: a flood of pings or garbage costs an
     invocation each."""
     take(limiter, user, FRAMES)
+
+
+def pace_connection(limiter: RateLimiter, user: str) -> None:
+    """Each `$connect` costs an authorizer run, a connections write and a place in every
+    broadcast to the user: a loop of them is a flood like any other."""
+    take(limiter, user, CONNECTIONS)
 
 
 def take(limiter: RateLimiter, user: str, limit: Limit) -> None:

@@ -235,7 +235,7 @@ WS_CONNECTIONS = Function(
     handler="functions.ws.connections.lambda_handler",
     purpose="WebSocket $connect and $disconnect: keeps the connections table",
     timeout_s=5,
-    tables={"connections": "write"},
+    tables={"connections": "write", "rate-limits": "write"},
 )
 
 WS_MESSAGES = Function(

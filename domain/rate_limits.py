@@ -79,7 +79,14 @@ FRAMES: Final = Limit(
     "frames", burst=60, per_second=10.0, applies_to="every WebSocket frame, pings included"
 )
 
-LIMITS: Final = (MESSAGES, ROOMS, READ_MARKERS, TYPING, UPLOADS, FRAMES)
+CONNECTIONS: Final = Limit(
+    "connections",
+    burst=20,
+    per_second=1 / 3,
+    applies_to="opening WebSocket connections",
+)
+
+LIMITS: Final = (MESSAGES, ROOMS, READ_MARKERS, TYPING, UPLOADS, FRAMES, CONNECTIONS)
 
 # Each action (a `domain.commands` tag) and the limit it draws on: typing has its own budget, so
 # that a typist never slows a send.

@@ -16,9 +16,10 @@ import pytest
 import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from domain.rate_limits import FRAMES, MESSAGES
+from domain.rate_limits import CONNECTIONS, FRAMES, MESSAGES
 from local.stage import LocalStage
 from tests.e2e.support import api, token, upload_form
 
@@ -301,3 +302,20 @@ def test_a_flood_of_frames_gets_rate_limited_frames_and_the_socket_stays_open(
     assert pongs <= FRAMES.burst + took_s * FRAMES.per_second + 1
     assert refused and {a["code"] for a in refused} == {"rate_limited"}
     assert after == {"type": "pong"}
+
+
+def test_a_loop_of_new_connections_is_refused_past_the_users_budget(stage: LocalStage) -> None:
+    stage.add_user("mallory", "Mallory-password-1")
+    url = f"{stage.config['wsUrl']}?token={token(stage, 'mallory', 'Mallory-password-1')}"
+    opened = refused = 0
+    for _ in range(CONNECTIONS.burst + 15):
+        try:
+            with connect(url, open_timeout=10):
+                opened += 1
+        except InvalidStatus:
+            refused += 1
+
+    assert refused >= 1 and opened >= CONNECTIONS.burst
+    with connect(f"{stage.config['wsUrl']}?token={token(stage, 'bob')}", open_timeout=10) as ws:
+        ws.send(json.dumps({"action": "ping"}))
+        assert next_answer(ws) == {"type": "pong"}  # nobody else is kept out

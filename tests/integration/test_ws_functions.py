@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 
 from adapters.aws import client
 from adapters.connections import DynamoConnections
+from adapters.rate_limits import DynamoRateLimiter
+from domain.rate_limits import CONNECTIONS
 from functions.ws import authorizer, connections
 from functions.ws.handshake import SUBPROTOCOL, TOKEN_PREFIX
 from local.provision import Stage
@@ -72,22 +75,23 @@ def test_a_connection_without_a_valid_token_is_unauthorized(
 
 
 def test_connecting_and_disconnecting_keep_the_connections_table(stage: Stage) -> None:
-    store = DynamoConnections(stage.tables["connections"], client("dynamodb"))
+    deps = connections.from_environment()
+    store = deps.connections
     connect = sample("websocket-connect.json")
     connect["requestContext"]["authorizer"] = {"user_id": "alice", "principalId": "alice"}
     connect["requestContext"]["connectedAt"] = int(1000 * time.time())
     connection_id = connect["requestContext"]["connectionId"]
 
-    assert connections.handle(connect, store) == {"statusCode": 200, "headers": {}}
+    assert connections.handle(connect, deps) == {"statusCode": 200, "headers": {}}
     assert store.of_user("alice") == [connection_id]
     connect["headers"]["Sec-WebSocket-Protocol"] = f"{SUBPROTOCOL}, {TOKEN_PREFIX}a.b.c"
-    chosen = connections.handle(connect, store)["headers"]
+    chosen = connections.handle(connect, deps)["headers"]
     assert chosen == {"Sec-WebSocket-Protocol": SUBPROTOCOL}  # the chat's own, never the token
 
     disconnect = sample("websocket-disconnect.json")
     disconnect["requestContext"]["authorizer"] = {"user_id": "alice"}
     disconnect["requestContext"]["connectionId"] = connection_id
-    assert connections.handle(disconnect, store)["statusCode"] == 200
+    assert connections.handle(disconnect, deps)["statusCode"] == 200
     assert store.of_user("alice") == []
 
 
@@ -100,8 +104,23 @@ def test_forgetting_a_connection_of_an_expired_item_leaves_nothing_behind(stage:
 
 
 def test_a_connection_event_without_an_authorized_user_is_refused(stage: Stage) -> None:
-    store = DynamoConnections(stage.tables["connections"], client("dynamodb"))
-
-    answer = connections.handle(sample("websocket-connect.json"), store)
+    answer = connections.handle(sample("websocket-connect.json"), connections.from_environment())
 
     assert answer["statusCode"] == 401
+
+
+def test_a_loop_of_connections_is_refused_past_the_user_s_budget_and_nothing_is_kept(
+    stage: Stage,
+) -> None:
+    at_one_instant = DynamoRateLimiter(stage.tables["rate-limits"], clock=lambda: 10**12)
+    deps = dataclasses.replace(connections.from_environment(), limits=at_one_instant)
+    connect = sample("websocket-connect.json")
+    connect["requestContext"]["authorizer"] = {"user_id": "mallory", "principalId": "mallory"}
+    connect["requestContext"]["connectedAt"] = int(1000 * time.time())
+    answers = []
+    for number in range(CONNECTIONS.burst + 2):
+        connect["requestContext"]["connectionId"] = f"conn-{number}"
+        answers.append(connections.handle(connect, deps)["statusCode"])
+
+    assert answers == [200] * CONNECTIONS.burst + [429] * 2
+    assert len(deps.connections.of_user("mallory")) == CONNECTIONS.burst
