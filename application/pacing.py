@@ -23,8 +23,8 @@ def pace_frame(limiter: RateLimiter, user: str) -> None:
 
 
 def pace_connection(limiter: RateLimiter, user: str) -> None:
-    """Each `$connect` costs an authorizer run, a connections write and a place in every
-    broadcast to the user: a loop of them is a flood like any other."""
+    """Each `$connect` kept costs a connections write and a place in every broadcast to the
+    user: a loop of them is a flood like any other."""
     take(limiter, user, CONNECTIONS)
 
 

@@ -30,8 +30,8 @@ TABLE_ACTIONS: dict[Access, tuple[str, ...]] = {
         "dynamodb:ConditionCheckItem",
         "dynamodb:BatchWriteItem",
     ),
-    # The log: nothing is ever updated; deletes get a statement of their own, for the partitions
-    # the table allows (`deletable_statement`).
+    # The log: nothing is ever updated; deletes get a statement of their own (below), for the
+    # partitions the table allows.
     "append": (
         "dynamodb:GetItem",
         "dynamodb:BatchGetItem",

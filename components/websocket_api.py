@@ -118,7 +118,10 @@ class WebSocketRoutes(pulumi.ComponentResource):
             authorizer_type="REQUEST",
             authorizer_uri=authorizer_function.invoke_arn,
             identity_sources=list(args.identity_sources) or None,
-            opts=child,
+            # A new authorizer rather than an update when its sources change: whether API
+            # Gateway clears an identity source on an update to none is not documented, and one
+            # left behind would refuse every client that sends its token as a subprotocol.
+            opts=child.merge(pulumi.ResourceOptions(replace_on_changes=["identitySources"])),
         )
         aws.lambda_.Permission(
             f"ws-{args.authorizer}",

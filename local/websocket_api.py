@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from components.topology import WS_ROUTES
@@ -89,8 +90,10 @@ class WebSocketApi:
                 "ws-authorizer",
                 ws_authorizer_event(dict(socket.query_params), dict(socket.headers), connection_id),
             )
-        except Exception:  # the authorizer refused ("Unauthorized"): the handshake fails
-            await socket.close(code=1008)
+        except Exception:  # the authorizer refused ("Unauthorized"): the handshake fails with 401
+            await socket.send_denial_response(
+                JSONResponse({"message": "Unauthorized"}, status_code=401)
+            )
             return
         authorizer = {"principalId": policy["principalId"], **policy.get("context", {})}
         connect = WS_ROUTE_KEYS["$connect"]
@@ -101,8 +104,10 @@ class WebSocketApi:
                 "$connect", "CONNECT", connection_id, connected_at, authorizer, headers=handshake
             ),
         )
-        if answer.get("statusCode") != 200:
-            await socket.close(code=1008)
+        if answer.get("statusCode") != 200:  # the handshake fails with $connect's own answer
+            await socket.send_denial_response(
+                Response(answer.get("body") or "", status_code=int(answer.get("statusCode", 500)))
+            )
             return
         # The subprotocol the $connect route chose, as API Gateway hands it on (none: none).
         chosen = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}

@@ -5,6 +5,7 @@ without a dead-letter queue). Runs the real program under mocks: no CLI, no clou
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -182,18 +183,30 @@ def unsigned_file_paths(program: Program) -> Iterator[Finding]:
             )
 
 
-# What would let a role change or remove what the log holds.
-LOG_CHANGING_ACTIONS = frozenset(
-    {"dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:*"}
+# What would let a role change or remove what the log holds (matched with IAM's wildcards).
+LOG_CHANGING_ACTIONS = (
+    "dynamodb:UpdateItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PartiQLUpdate",
+    "dynamodb:PartiQLDelete",
+    "dynamodb:PartiQLInsert",
 )
 
 
+def _matches(patterns: list[Any], value: str) -> bool:
+    """Whether an IAM action or resource pattern (`*` and `?` wildcards) covers `value`."""
+    return any(fnmatch.fnmatchcase(value, str(pattern)) for pattern in patterns)
+
+
 def mutable_log(program: Program) -> Iterator[Finding]:
-    """The log is append-only by IAM: no role may update an event item or write in batches to
-    the events table, and deletes are allowed only in the partitions the table names."""
-    logs = {
-        t.get("arn") for t in program.of_type("aws:dynamodb/table:Table") if t.name == EVENTS.name
-    }
+    """The log is append-only by IAM: no role may update an event item, write to the events
+    table in batches or by PartiQL, and deletes are allowed only in the partitions it names."""
+    logs = [
+        str(t.get("arn"))
+        for t in program.of_type("aws:dynamodb/table:Table")
+        if t.name == EVENTS.name
+    ]
     allowed = {
         "ForAllValues:StringLike": {
             "dynamodb:LeadingKeys": [prefix + "*" for prefix in EVENTS.deletable_key_prefixes]
@@ -201,11 +214,14 @@ def mutable_log(program: Program) -> Iterator[Finding]:
     }
     for policy in program.of_type("aws:iam/rolePolicy:RolePolicy"):
         for statement in _statements(policy.get("policy")):
-            if statement.get("Effect") != "Allow" or not logs & set(
-                _listed(statement.get("Resource"))
-            ):
+            resources = _listed(statement.get("Resource", []))
+            if statement.get("Effect") != "Allow" or not any(_matches(resources, a) for a in logs):
                 continue
-            changing = sorted(LOG_CHANGING_ACTIONS & set(_listed(statement.get("Action", []))))
+            if "NotAction" in statement:
+                yield Finding("mutable log", policy.name, "NotAction on the events table")
+                continue
+            actions = _listed(statement.get("Action", []))
+            changing = [a for a in LOG_CHANGING_ACTIONS if _matches(actions, a)]
             if changing == ["dynamodb:DeleteItem"] and statement.get("Condition") == allowed:
                 continue
             if changing:

@@ -312,7 +312,8 @@ def test_a_loop_of_new_connections_is_refused_past_the_users_budget(stage: Local
         try:
             with connect(url, open_timeout=10):
                 opened += 1
-        except InvalidStatus:
+        except InvalidStatus as error:
+            assert error.response.status_code == 429  # $connect's answer, as API Gateway gives it
             refused += 1
 
     assert refused >= 1 and opened >= CONNECTIONS.burst

@@ -186,10 +186,12 @@ def test_an_idle_connection_is_closed_as_api_gateway_does(
 
 @pytest.mark.parametrize("bad", ["", "not-a-token"])
 def test_a_connection_without_a_valid_token_is_refused(stage: LocalStage, bad: str) -> None:
-    with pytest.raises(InvalidStatus):
+    with pytest.raises(InvalidStatus) as in_the_query:
         connect(f"{stage.config['wsUrl']}?token={bad}", open_timeout=10)
-    with pytest.raises(InvalidStatus):
+    with pytest.raises(InvalidStatus) as in_a_subprotocol:
         offering(stage, bad)
+    assert in_the_query.value.response.status_code == 401  # as API Gateway answers "Unauthorized"
+    assert in_a_subprotocol.value.response.status_code == 401
 
 
 def test_the_token_goes_in_a_subprotocol_and_only_the_chats_own_comes_back(

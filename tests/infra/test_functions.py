@@ -112,6 +112,7 @@ def test_no_role_may_update_the_log_and_deletes_only_memberships(stack: Program)
     assert {f.name for f in appenders} == {"http-api", "ws-messages"}
     for function in FUNCTIONS:
         on_the_log = [s for s in policy_of(stack, function.name) if s["Resource"] == log]
+        assert bool(on_the_log) == (function in appenders), function.name
         actions = {action for s in on_the_log for action in s["Action"]}
         assert not actions & {"dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}, function.name
         for statement in on_the_log:

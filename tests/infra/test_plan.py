@@ -183,3 +183,23 @@ def test_a_delete_on_the_log_outside_the_membership_partitions_is_a_finding() ->
     assert _kinds(deleting(None)) == ["mutable log"]
     anything = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["*"]}}
     assert _kinds(deleting(anything)) == ["mutable log"]
+
+
+@pytest.mark.parametrize(
+    ("actions", "resource"),
+    [
+        (["dynamodb:Update*"], "arn:events"),
+        (["dynamodb:*Item"], "arn:events"),
+        (["dynamodb:PartiQLUpdate"], "arn:events"),
+        (["dynamodb:UpdateItem"], "arn:*"),
+        (["dynamodb:UpdateItem"], ["arn:views", "arn:events"]),
+    ],
+)
+def test_a_wildcard_or_partiql_way_to_change_the_log_is_a_finding_too(
+    actions: list[str], resource: Any
+) -> None:
+    log = ("aws:dynamodb/table:Table", "events", {"arn": "arn:events", **ENCRYPTED})
+    statement = {"Effect": "Allow", "Action": actions, "Resource": resource}
+    policy = {"policy": json.dumps({"Statement": [statement]})}
+    found = _kinds(_program(log, ("aws:iam/rolePolicy:RolePolicy", "r", policy)))
+    assert "mutable log" in found

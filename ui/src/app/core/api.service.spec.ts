@@ -1,3 +1,4 @@
+import { WritableSignal, signal } from '@angular/core';
 import { TestBed } from '@angular/core/testing';
 import { ApiError, ApiService, MAX_PACED_WAIT_MS } from './api.service';
 import { AuthService } from './auth.service';
@@ -10,6 +11,7 @@ describe('ApiService over a rate limit', () => {
   let pace: PaceService;
   let calls: { method: string; url: string; body: string | undefined; at: number }[];
   let answers: Response[];
+  let user: WritableSignal<string>;
 
   const limited = (ms: number) =>
     new Response(
@@ -28,7 +30,9 @@ describe('ApiService over a rate limit', () => {
       calls.push({ method: String(init?.method), url, body: init?.body as string | undefined, at: Date.now() });
       return answers.shift() ?? written();
     };
-    const auth: Partial<AuthService> = { freshToken: async () => 'token', refresh: async () => null };
+    const who = signal('alice');
+    user = who;
+    const auth: Partial<AuthService> = { freshToken: async () => 'token', refresh: async () => null, username: who };
     TestBed.configureTestingModule({
       providers: [
         { provide: FETCH, useValue: fetchFn },
@@ -78,5 +82,15 @@ describe('ApiService over a rate limit', () => {
     await vi.advanceTimersByTimeAsync(2000);
     await expect(Promise.all([first, second])).resolves.toHaveLength(2);
     expect(calls[3].at - calls[2].at).toBeGreaterThan(100);
+  });
+
+  it('drops a paced write when its user signed out meanwhile, rather than send it as another', async () => {
+    answers.push(limited(1000));
+    const done = api.createRoom('Team', []).catch((error) => error);
+    await vi.advanceTimersByTimeAsync(0);
+    user.set('bob');
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(await done).toMatchObject({ code: 'signed_out' });
+    expect(calls).toHaveLength(1);
   });
 });

@@ -142,7 +142,11 @@ export class ApiService {
         // Every write the client makes is safe to repeat (client ids make them idempotent).
         this.pace.hold(limited.budget, limited.waitMs);
         const pause = limited.waitMs + Math.random() * PACED_JITTER_MS;
+        const who = this.auth.username();
         await new Promise((resolve) => setTimeout(resolve, pause));
+        if (this.auth.username() !== who) {
+          throw new ApiError(0, 'signed_out', 'Signed out before it could be sent.');
+        }
         return this.send(method, path, body, retried, waited + pause);
       }
       throw error;

@@ -319,6 +319,20 @@ describe('ChatService', () => {
     expect(socket.sent.slice(sent).filter((f) => f.action === 'edit' || f.action === 'delete')).toEqual([]);
   });
 
+  it('keeps an edit sent just before the socket dropped until it is back, however long that takes', async () => {
+    chat.start();
+    chat.open('r1');
+    await settle();
+    await chat.edit('r1', 1, 'made before the drop');
+    const edit = socket.sent.at(-1);
+    socket.status.set('offline');
+    await vi.advanceTimersByTimeAsync(3 * SEND_TIMEOUT_MS);
+    socket.status.set('online');
+    socket.opened.next({ reconnect: true });
+    await settle();
+    expect(socket.sent.filter((f) => f.client_id === edit.client_id)).toHaveLength(2);
+  });
+
   it('keeps sending messages while typing signals are refused', async () => {
     chat.start();
     chat.open('r1');

@@ -297,7 +297,9 @@ export class ChatService {
       room.readSeq = seq;
       const frame = { action: 'read', room_id: roomId, seq, client_id: crypto.randomUUID() };
       if (!this.sendTracked(frame)) {
-        void this.api.markRead(roomId, seq).catch(() => undefined); // the next read moves it on
+        void this.api.markRead(roomId, seq).catch(() => {
+          room.readSeq = Math.min(room.readSeq, seq - 1); // not moved: the next read tries again
+        });
       }
     }
     this.patchEntry(roomId, (entry) => ({ ...entry, unread: 0, read_seq: Math.max(entry.read_seq, seq) }));
@@ -573,8 +575,10 @@ export class ChatService {
       tracked.timer = setTimeout(() => this.resend(clientId), left);
       return;
     }
-    this.socket.send(tracked.frame);
-    tracked.timer = setTimeout(() => this.forget(clientId), SEND_TIMEOUT_MS);
+    // Offline (now, or when its time is up): it stays, and goes again when the socket is back.
+    tracked.timer = this.socket.send(tracked.frame)
+      ? setTimeout(() => this.socket.isOnline() && this.forget(clientId), SEND_TIMEOUT_MS)
+      : null;
   }
 
   private forget(clientId: string): void {
