@@ -20,6 +20,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from components import topology
 from components.topology import WS_ROUTES
 from domain.limits import IDLE_TIMEOUT_S, MAX_CONNECTION_S, MAX_FRAME_BYTES
 from local.chaos import OFF, Chaos
@@ -68,6 +69,18 @@ class Outbox:
         self.writer.cancel()
 
 
+def identity_present(query: dict[str, str], headers: dict[str, str]) -> bool:
+    """Whether every identity source of the `$connect` authorizer is in the request, not empty
+    (`route.request.querystring.<name>` or `route.request.header.<name>`, by any case)."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    for source in topology.WS_AUTHORIZER_IDENTITY:
+        where, _, name = source.removeprefix("route.request.").partition(".")
+        value = query.get(name) if where == "querystring" else lowered.get(name.lower())
+        if not value:
+            return False
+    return True
+
+
 class WebSocketApi:
     def __init__(
         self,
@@ -85,6 +98,13 @@ class WebSocketApi:
     async def connect(self, socket: WebSocket) -> None:
         connection_id = base64.urlsafe_b64encode(os.urandom(12)).decode()
         connected_at = int(time.time() * 1000)
+        if not identity_present(dict(socket.query_params), dict(socket.headers)):
+            # API Gateway refuses without asking the authorizer when an identity source is
+            # missing or empty.
+            await socket.send_denial_response(
+                JSONResponse({"message": "Unauthorized"}, status_code=401)
+            )
+            return
         try:
             policy = await self.lambdas.invoke(
                 "ws-authorizer",

@@ -16,7 +16,9 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
+from components import topology
 from local import websocket_api
 from local.websocket_api import WS_ROUTE_KEYS, Outbox, WebSocketApi
 from tests.unit.local_support import FakeLambdas, fail, serving
@@ -96,6 +98,27 @@ def test_a_handshake_the_authorizer_refuses_fails_and_connects_nothing(api: Api)
 
     assert [name for name, _ in api.lambdas.calls] == [AUTHORIZER]
     assert api.sockets == {}
+
+
+@pytest.mark.parametrize(
+    ("source", "present"),
+    [
+        ("route.request.querystring.token", "?token=good"),
+        ("route.request.header.Sec-WebSocket-Protocol", ""),
+    ],
+)
+def test_a_handshake_missing_an_identity_source_is_refused_without_the_authorizer(
+    api: Api, monkeypatch: pytest.MonkeyPatch, source: str, present: str
+) -> None:
+    monkeypatch.setattr(topology, "WS_AUTHORIZER_IDENTITY", (source,))
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{api.url}?other=1", open_timeout=5)
+
+    assert refused.value.response.status_code == 401
+    assert api.lambdas.calls == []
+    protocols = [Subprotocol("chat.v1")] if "header" in source else None
+    with connect(f"{api.url}{present or '?token=good'}", subprotocols=protocols, open_timeout=5):
+        assert [name for name, _ in api.lambdas.calls] == [AUTHORIZER, CONNECTIONS]
 
 
 def test_a_handshake_fails_when_connect_does_not_answer_200() -> None:
