@@ -24,6 +24,13 @@ CONFIG = Config(
 # Presigned S3 URLs and POST forms signed with SigV4, which every region accepts (SigV2 is legacy).
 _S3_CONFIG = CONFIG.merge(Config(signature_version="s3v4"))
 
+# For a check that must answer within a short function's time (a rate limit on `$connect`, whose
+# function has 5 s): no retries of botocore's (the caller retries a throttle within
+# milliseconds) and short timeouts, then the caller answers busy.
+QUICK_CONFIG = CONFIG.merge(
+    Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=1, read_timeout=2)
+)
+
 
 _BINDING = (
     "AWS_ENDPOINT_URL",
@@ -40,15 +47,17 @@ def _aws_environment() -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_BINDING)))
 
 
-def client(service: str) -> Any:
+def client(service: str, *, quick: bool = False) -> Any:
     """One client per service and environment, kept for the process's life (a Lambda instance
-    reuses it); a process that points the AWS variables elsewhere (a test's moto) gets new ones."""
-    return _client(service, _aws_environment())
+    reuses it); a process that points the AWS variables elsewhere (a test's moto) gets new ones.
+    `quick`: few retries and short timeouts (`QUICK_CONFIG`)."""
+    return _client(service, _aws_environment(), quick)
 
 
 @lru_cache(maxsize=64)
-def _client(service: str, _: tuple[tuple[str, str], ...]) -> Any:
-    return boto3.session.Session().client(service, config=_S3_CONFIG if service == "s3" else CONFIG)
+def _client(service: str, _: tuple[tuple[str, str], ...], quick: bool = False) -> Any:
+    config = QUICK_CONFIG if quick else _S3_CONFIG if service == "s3" else CONFIG
+    return boto3.session.Session().client(service, config=config)
 
 
 def table_name(env_var: str) -> str:

@@ -9,11 +9,12 @@ and one when refused. A write that loses a race to another instance reads the TA
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from typing import Any, Final
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from adapters.aws import client
 from application.ports import Throttled
@@ -25,6 +26,9 @@ EXTRA_ATTEMPTS: Final = 5
 THROTTLED: Final = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
+# A throttled write is tried again here, within milliseconds (botocore's own retries would wait
+# seconds, and the quick client makes none).
+THROTTLED_ATTEMPTS: Final = 4
 
 
 def now_ms() -> int:
@@ -42,7 +46,8 @@ class _Moved(Exception):
 class DynamoRateLimiter:
     def __init__(self, table: str, dynamodb: Any = None, clock: Callable[[], int] = now_ms) -> None:
         self.table = table
-        self.dynamodb = dynamodb or client("dynamodb")
+        # A budget check answers fast or not at all: the caller then answers busy.
+        self.dynamodb = dynamodb or client("dynamodb", quick=True)
         self.clock = clock
 
     def take(self, user: str, limit: Limit) -> Admission:
@@ -65,6 +70,8 @@ class DynamoRateLimiter:
             if error.response.get("Error", {}).get("Code") in THROTTLED:
                 raise Throttled(limit.name) from error
             raise  # fail closed: a request whose budget cannot be read is not taken
+        except (ConnectTimeoutError, ReadTimeoutError) as slow:
+            raise Throttled(limit.name) from slow
         raise Throttled(limit.name)  # racing the user's other requests on every attempt
 
     def _set(self, key: dict[str, Any], tat_ms: int, held: int | None, now: int) -> None:
@@ -75,7 +82,7 @@ class DynamoRateLimiter:
             else ("tat = :bound", held)
         )
         try:
-            self.dynamodb.update_item(
+            self._update(
                 TableName=self.table,
                 Key=key,
                 UpdateExpression="SET tat = :tat, expires_at = :expires",
@@ -92,3 +99,14 @@ class DynamoRateLimiter:
                 raise
             tat = error.response.get("Item", {}).get("tat", {}).get("N")
             raise _Moved(int(tat) if tat is not None else None) from error
+
+    def _update(self, **request: Any) -> None:
+        for attempt in range(THROTTLED_ATTEMPTS):
+            try:
+                self.dynamodb.update_item(**request)
+                return
+            except ClientError as error:
+                throttled = error.response.get("Error", {}).get("Code") in THROTTLED
+                if not throttled or attempt == THROTTLED_ATTEMPTS - 1:
+                    raise
+            time.sleep(random.random() * 0.01 * 2**attempt)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from adapters.aws import client
-from adapters.rate_limits import DynamoRateLimiter
+from adapters.rate_limits import THROTTLED_ATTEMPTS, DynamoRateLimiter
 from application.memory import InMemoryRateLimiter
 from application.ports import Throttled
 from domain.rate_limits import Limit, kept_until_s
@@ -61,11 +61,27 @@ def test_a_throttled_table_is_the_service_being_busy_not_the_user_over_a_limit(
     stage: Stage,
 ) -> None:
     class ThrottledTable:
+        calls = 0
+
         def update_item(self, **_: object) -> None:
+            self.calls += 1
             raise ClientError(
                 {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
                 "UpdateItem",
             )
 
+    table = ThrottledTable()
     with pytest.raises(Throttled):
-        DynamoRateLimiter(stage.tables["rate-limits"], ThrottledTable()).take("erin", LIMIT)
+        DynamoRateLimiter(stage.tables["rate-limits"], table).take("erin", LIMIT)
+    assert table.calls == THROTTLED_ATTEMPTS  # tried again within milliseconds, then busy
+
+
+def test_a_limits_table_too_slow_to_answer_is_the_service_being_busy(stage: Stage) -> None:
+    class SlowTable:
+        def update_item(self, **_: object) -> None:
+            raise ReadTimeoutError(endpoint_url="http://127.0.0.1")
+
+    with pytest.raises(Throttled):
+        DynamoRateLimiter(stage.tables["rate-limits"], SlowTable()).take("frank", LIMIT)
+    quick = DynamoRateLimiter(stage.tables["rate-limits"]).dynamodb.meta.config
+    assert quick.retries["total_max_attempts"] == 1 and quick.read_timeout <= 2  # in 5 s
