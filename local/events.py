@@ -86,6 +86,11 @@ def _ws_context(
     }
 
 
+def _multi(values: dict[str, str]) -> dict[str, list[str]]:
+    """The multi-value form API Gateway sends beside single values: each name with its one value."""
+    return {name: [value] for name, value in values.items()}
+
+
 def ws_authorizer_event(
     query: dict[str, str], headers: dict[str, str], connection_id: str
 ) -> dict[str, Any]:
@@ -94,9 +99,9 @@ def ws_authorizer_event(
         "type": "REQUEST",
         "methodArn": f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{API_ID}/{STAGE}/$connect",
         "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "multiValueHeaders": _multi(headers),
         "queryStringParameters": query,
-        "multiValueQueryStringParameters": {name: [value] for name, value in query.items()},
+        "multiValueQueryStringParameters": _multi(query),
         "stageVariables": {},
         "requestContext": context,
     }
@@ -120,7 +125,7 @@ def ws_event(
     if event_type != "MESSAGE":  # API Gateway sends the handshake's headers with these two
         sent = headers or {"Host": "127.0.0.1"}
         event["headers"] = sent
-        event["multiValueHeaders"] = {name: [value] for name, value in sent.items()}
+        event["multiValueHeaders"] = _multi(sent)
     if event_type == "DISCONNECT":
         context["disconnectStatusCode"] = disconnect_code
         context["disconnectReason"] = ""

@@ -98,26 +98,22 @@ class WebSocketApi:
     async def connect(self, socket: WebSocket) -> None:
         connection_id = base64.urlsafe_b64encode(os.urandom(12)).decode()
         connected_at = int(time.time() * 1000)
-        if not identity_present(dict(socket.query_params), dict(socket.headers)):
-            # API Gateway refuses without asking the authorizer when an identity source is
-            # missing or empty.
-            await socket.send_denial_response(
-                JSONResponse({"message": "Unauthorized"}, status_code=401)
-            )
+        query, handshake = dict(socket.query_params), dict(socket.headers)
+        unauthorized = JSONResponse({"message": "Unauthorized"}, status_code=401)
+        # API Gateway refuses without asking the authorizer when an identity source is missing
+        # or empty.
+        if not identity_present(query, handshake):
+            await socket.send_denial_response(unauthorized)
             return
         try:
             policy = await self.lambdas.invoke(
-                "ws-authorizer",
-                ws_authorizer_event(dict(socket.query_params), dict(socket.headers), connection_id),
+                "ws-authorizer", ws_authorizer_event(query, handshake, connection_id)
             )
         except Exception:  # the authorizer refused ("Unauthorized"): the handshake fails with 401
-            await socket.send_denial_response(
-                JSONResponse({"message": "Unauthorized"}, status_code=401)
-            )
+            await socket.send_denial_response(unauthorized)
             return
         authorizer = {"principalId": policy["principalId"], **policy.get("context", {})}
         connect = WS_ROUTE_KEYS["$connect"]
-        handshake = dict(socket.headers)
         answer = await self.lambdas.invoke(
             connect.function,
             ws_event(

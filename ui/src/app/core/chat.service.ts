@@ -557,7 +557,6 @@ export class ChatService {
     if (!this.socket.isOnline()) {
       return false;
     }
-    this.forget(frame.client_id);
     this.unacked.set(frame.client_id, { frame, timer: null });
     this.resend(frame.client_id);
     return true;
