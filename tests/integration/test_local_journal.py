@@ -241,7 +241,8 @@ def test_no_acknowledged_write_is_lost_when_the_server_is_killed_mid_burst(
         for thread in writers:
             thread.start()
         deadline = time.monotonic() + 30
-        while len(acknowledged) < 20 and time.monotonic() < deadline:
+        # More than 20 acknowledged before the kill, however slowly a loaded machine writes.
+        while len(acknowledged) <= 20 and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(random.uniform(0, 0.3))  # then at a random instant of the burst
         os.kill(process.pid, signal.SIGKILL)
