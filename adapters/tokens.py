@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Final
 
 import jwt
@@ -58,3 +59,12 @@ class CognitoVerifier:
         if not user:
             raise InvalidToken("the token names no user")
         return Identity(str(user), str(claims["sub"]), str(use))
+
+
+def verifier_from_environment() -> CognitoVerifier:
+    """The stage pool's verifier, from what the topology gives a function that `verifies_tokens`."""
+    return CognitoVerifier(
+        os.environ["COGNITO_ISSUER"],
+        os.environ["COGNITO_CLIENT_ID"],
+        os.environ.get("COGNITO_JWKS_URL") or None,
+    )

@@ -129,7 +129,7 @@ class HttpRoute:
     method: Literal["GET", "POST", "PATCH", "DELETE"]
     path: str  # API Gateway syntax: /rooms/{room_id}
     function: str
-    public: bool = False  # True: no JWT authorizer
+    public: bool = False  # True: served without a token (every other route requires one)
     # The input it takes (a `domain.commands` action): its body plus the path's values.
     command: str = ""
     creates: bool = False  # answers 201 when it wrote something new
@@ -217,9 +217,11 @@ PROJECTOR = Function(
 HTTP_API = Function(
     name="http-api",
     handler="functions.http_api.handler.lambda_handler",
-    purpose="the HTTP API",
+    purpose="the HTTP API: verifies the caller's Cognito JWT and answers every route, and every "
+    "request no route takes ($default), in the API's own error shape",
     tables={"events": "append", "views": "read", "rate-limits": "write"},
     buckets={"files": "write"},  # presigns uploads (PutObject) and downloads (GetObject)
+    verifies_tokens=True,
 )
 
 WS_AUTHORIZER = Function(
@@ -345,6 +347,10 @@ HTTP_ROUTES: tuple[HttpRoute, ...] = (
     HttpRoute("GET", "/rooms/{room_id}/files/{file_id}", HTTP_API.name, query=("name", "as")),
 )
 
+# Takes every request no route takes (API Gateway's `$default` route), so that an unknown path,
+# a wrong method and a CORS preflight are answered by the API itself, never by the gateway.
+HTTP_DEFAULT_FUNCTION = HTTP_API.name
+
 PROJECTOR_DLQ = Queue("projector-dlq", "stream records the projector failed on after every retry")
 
 ROOM_EVENTS_DLQ = Queue(
@@ -387,6 +393,7 @@ class Topology:
     queues: tuple[Queue, ...]
     functions: tuple[Function, ...]
     http_routes: tuple[HttpRoute, ...]
+    http_default: str  # the function of the HTTP API's $default route
     ws_routes: tuple[WsRoute, ...]
     ws_route_selection: str
     ws_authorizer: str
@@ -397,6 +404,13 @@ class Topology:
 
     def function(self, name: str) -> Function:
         return next(function for function in self.functions if function.name == name)
+
+    def unguarded_http_routes(self) -> list[HttpRoute]:
+        """Routes that require a token to a function that does not verify one: with no gateway
+        authorizer (components/http_api.py), nothing else would check the caller."""
+        verifying = {function.name for function in self.functions if function.verifies_tokens}
+        routes = [*self.http_routes, HttpRoute("GET", "$default", self.http_default)]
+        return [r for r in routes if not r.public and r.function not in verifying]
 
     def dead_letter_queues(self) -> set[str]:
         """Queues where only failures land (a message there needs an operator)."""
@@ -415,6 +429,7 @@ def current() -> Topology:
         queues=QUEUES,
         functions=FUNCTIONS,
         http_routes=HTTP_ROUTES,
+        http_default=HTTP_DEFAULT_FUNCTION,
         ws_routes=WS_ROUTES,
         ws_route_selection=WS_ROUTE_SELECTION,
         ws_authorizer=WS_AUTHORIZER_FUNCTION,

@@ -25,10 +25,9 @@ def http_event(
     raw_query: str,
     headers: dict[str, str],
     body: str | None,
-    claims: dict[str, Any] | None,
     source_ip: str,
 ) -> dict[str, Any]:
-    """An HTTP API payload 2.0 event, with the JWT authorizer's claims when the route has one."""
+    """An HTTP API payload 2.0 event of a route without an authorizer."""
     when, epoch_ms = _now()
     query = dict(parse_qsl(raw_query, keep_blank_values=True))
     context: dict[str, Any] = {
@@ -49,8 +48,6 @@ def http_event(
         "time": when,
         "timeEpoch": epoch_ms,
     }
-    if claims is not None:
-        context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     return {
         "version": "2.0",
         "routeKey": route,

@@ -2,7 +2,7 @@
 module of its own, over shared state (the Lambdas runner, the open WebSocket connections that the
 WebSocket API and `@connections` share, and the hook called after a function ran):
 
-- `/api/...`: API Gateway's HTTP API with its JWT authorizer (`local.http_api`);
+- `/api/...`: API Gateway's HTTP API (`local.http_api`);
 - `/ws`: API Gateway's WebSocket API (`local.websocket_api`);
 - `/@connections/{id}`: its management endpoint (`local.connections_api`);
 - `/s3/{bucket}`: S3's POST-policy upload (`local.s3`);
@@ -11,7 +11,7 @@ WebSocket API and `@connections` share, and the hook called after a function ran
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from adapters.tokens import CognitoVerifier
 from local import s3
 from local.chaos import OFF, Chaos
 from local.cognito import Cognito, SignUps
@@ -40,7 +39,6 @@ UI_ROOT = Path(__file__).resolve().parents[1] / "ui"
 class Gateway:
     def __init__(
         self,
-        verifier: CognitoVerifier,
         config: dict[str, Any],
         cognito_upstream: str = "",
         on_sign_up: SignUps | None = None,  # confirms (and may remember) a new user
@@ -54,7 +52,7 @@ class Gateway:
         self.sockets: dict[str, Outbox] = {}  # open connections: posted to via @connections
         self.cognito = Cognito(cognito_upstream, on_sign_up)
         # on_invoked: called after a function ran, since it may have written to a stream.
-        self.http_api = HttpApi(verifier, self.lambdas, on_invoked)
+        self.http_api = HttpApi(self.lambdas, on_invoked)
         self.websocket_api = WebSocketApi(self.lambdas, self.sockets, on_invoked, chaos)
         self.connections_api = ConnectionsApi(self.sockets, chaos, credentials)
 
@@ -68,21 +66,28 @@ def ui_build(root: Path = UI_ROOT) -> Path | None:
     return found[0].parent if found else None
 
 
-async def not_found(request: Request, error: Exception) -> Response:
-    """What API Gateway answers a path no route takes (one with a newline in it, say)."""
-    return JSONResponse({"message": "Not Found"}, status_code=404)
+def not_found(gateway: Gateway) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def answer(request: Request, error: Exception) -> Response:
+        """A path under /api is the HTTP API's whatever it is (one with a newline in it, say): its
+        `$default` route takes it. Anywhere else, what API Gateway answers a path it has no
+        route for."""
+        if request.url.path.startswith("/api/"):
+            return await gateway.http_api.handle(request)
+        return JSONResponse({"message": "Not Found"}, status_code=404)
+
+    return answer
 
 
 def create_app(gateway: Gateway, ui: Path | None = None) -> Starlette:
     mounts = [Mount("/", StaticFiles(directory=ui, html=True))] if ui else []
     return Starlette(
-        exception_handlers={404: not_found},
+        exception_handlers={404: not_found(gateway)},
         routes=[
             Route("/config.json", gateway.config_json),
             Route(
                 "/api/{path:path}",
                 gateway.http_api.handle,
-                methods=["GET", "POST", "PATCH", "DELETE", "PUT"],
+                methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "PUT", "OPTIONS"],
             ),
             Route(
                 "/@connections/{connection_id}",

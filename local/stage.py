@@ -21,7 +21,6 @@ import uvicorn
 from botocore.credentials import Credentials
 
 from adapters.aws import client
-from adapters.tokens import CognitoVerifier
 from components.topology import (
     BUS_RULES,
     EVENTS,
@@ -155,7 +154,6 @@ class LocalStage:
             self.add_user(saved["username"], saved["password"], saved["attributes"])
         stream_pumps = self._start_pumps(stage, from_now=restored > 0)
         gateway = Gateway(
-            CognitoVerifier(issuer, self.client_id, jwks),
             self.config,
             cognito_upstream=moto_url,
             on_sign_up=self._signed_up,

@@ -10,6 +10,7 @@ from adapters.aws import table_name
 from adapters.event_store import DynamoEventStore
 from adapters.files import S3Files
 from adapters.rate_limits import DynamoRateLimiter
+from adapters.tokens import CognitoVerifier, verifier_from_environment
 from adapters.view_store import DynamoViewStore
 from application.ports import EventStore, FileStore, RateLimiter, ViewReader
 from application.service import ChatService
@@ -22,6 +23,7 @@ class Deps:
     chat: ChatService
     files: FileStore
     limits: RateLimiter
+    tokens: CognitoVerifier
 
 
 def from_environment() -> Deps:
@@ -32,4 +34,5 @@ def from_environment() -> Deps:
         chat=ChatService(events),
         files=S3Files(os.environ["FILES_BUCKET"], upload_url=os.environ.get("FILES_UPLOAD_URL")),
         limits=DynamoRateLimiter(table_name("RATE_LIMITS_TABLE")),
+        tokens=verifier_from_environment(),
     )

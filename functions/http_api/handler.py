@@ -1,8 +1,11 @@
 """HTTP API: the routes of the public API (docs/architecture.md, design section 4).
 
-The caller comes from the JWT authorizer's claims. Every route that carries a chat command is
-registered from the topology (its body and path decode into the command, which the service runs);
-the read routes and the file routes below each call one application function.
+The caller is the user of the Cognito JWT in `Authorization: Bearer`, verified here before any
+route but the topology's public ones runs (the gateway has no authorizer, so that a refusal comes
+in the API's error shape). Every request no route takes reaches this function too (`$default`):
+a CORS preflight is answered 204, anything else `not_found`. Every route that carries a chat
+command is registered from the topology (its body and path decode into the command, which the
+service runs); the read routes and the file routes below each call one application function.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from typing import Any, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from adapters.tokens import InvalidToken
 from application import files, queries, wire
 from application.pacing import pace
 from components.topology import HTTP_API, HTTP_ROUTES, HttpRoute
@@ -26,14 +31,7 @@ from domain.limits import DOWNLOAD_EXPIRES_S
 from functions.composition import Root
 from functions.http_api.deps import Deps, from_environment
 from functions.http_api.documents import openapi_document, ws_frames_document
-from functions.http_api.replies import (
-    NoRoute,
-    Unauthorized,
-    redirect,
-    refused,
-    reply,
-    written,
-)
+from functions.http_api.replies import NoRoute, no_content, redirect, refused, reply, written
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "http-api"))
 app = APIGatewayHttpResolver()
@@ -45,12 +43,30 @@ def deps() -> Deps:
 
 
 def caller() -> str:
-    """The user the JWT authorizer vouched for: Cognito's username claim."""
-    claims = app.current_event.request_context.authorizer.jwt_claim or {}
-    user = claims.get("cognito:username") or claims.get("username")
-    if not user:
-        raise Unauthorized("a signed-in user is required")
-    return str(user)
+    """The user whose token `signed_in` verified."""
+    return cast(str, app.context["caller"])
+
+
+PUBLIC = frozenset((r.method, r.path_as(r"<\1>")) for r in HTTP_ROUTES if r.public)
+
+
+def signed_in(resolver: APIGatewayHttpResolver, next_route: NextMiddleware) -> Response[Any]:
+    """Runs before every route, and before the answer to a request no route takes: only a
+    public route, or a CORS preflight, goes on without a valid token."""
+    route = resolver.context["_route"]
+    if route.method == "OPTIONS" or (route.method, route.path) in PUBLIC:
+        return next_route(resolver)
+    authorization = resolver.current_event.headers.get("authorization") or ""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("sign in: this request needs an Authorization: Bearer token")
+    identity = deps().tokens.verify(token.strip())
+    resolver.append_context(caller=identity.user_id)  # type: ignore[no-untyped-call]
+    logger.append_keys(user=identity.user_id)
+    return next_route(resolver)
+
+
+app.use(middlewares=[signed_in])
 
 
 def body() -> str:
@@ -70,7 +86,13 @@ def query_int(name: str) -> int | None:
 
 
 app.exception_handler(DomainError)(refused)
-app.not_found(lambda _: refused(NoRoute("there is no such route")))
+
+
+@app.not_found
+def no_route(_: Exception) -> Response[Any]:
+    if app.current_event.http_method == "OPTIONS":
+        return no_content()  # a preflight: the gateway adds the CORS headers it is configured with
+    raise NoRoute("there is no such route")
 
 
 # --- chat commands, one route each, from the topology ---------------------------------------------
@@ -170,6 +192,8 @@ def handle(event: dict[str, Any], context: LambdaContext, collaborators: Deps) -
     return response
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
+)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(event, context, root())

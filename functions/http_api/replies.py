@@ -34,10 +34,6 @@ STATUS: dict[str, HTTPStatus] = {
 }
 
 
-class Unauthorized(DomainError):
-    code = "unauthorized"
-
-
 class NoRoute(DomainError):
     code = "not_found"
 
@@ -76,6 +72,10 @@ def refused(error: DomainError) -> Response[Any]:
         fields["limit"] = error.limit
         headers["Retry-After"] = str(retry_after_seconds(error.retry_after_ms))
     return reply({"error": fields}, status, headers)
+
+
+def no_content() -> Response[Any]:
+    return Response(status_code=HTTPStatus.NO_CONTENT, body="")
 
 
 def redirect(url: str) -> Response[Any]:

@@ -3,25 +3,16 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from adapters.tokens import CognitoVerifier, InvalidToken
+from adapters.tokens import CognitoVerifier, InvalidToken, verifier_from_environment
 from functions.composition import Root
 from functions.ws.handshake import token_of
 
 logger = Logger(service="ws-authorizer")
-
-
-def from_environment() -> CognitoVerifier:
-    return CognitoVerifier(
-        os.environ["COGNITO_ISSUER"],
-        os.environ["COGNITO_CLIENT_ID"],
-        os.environ.get("COGNITO_JWKS_URL") or None,
-    )
 
 
 def policy(user_id: str, method_arn: str) -> dict[str, Any]:
@@ -38,7 +29,7 @@ def policy(user_id: str, method_arn: str) -> dict[str, Any]:
     }
 
 
-root = Root(from_environment)
+root = Root(verifier_from_environment)
 
 
 @logger.inject_lambda_context

@@ -26,7 +26,7 @@ from local import connections_api, http_api, websocket_api
 from local.chaos import HOSTILE
 from local.stage import LocalStage
 from tests.e2e.support import api, token, upload_form
-from tests.integration.conftest import motos_bundled_key, pool_key
+from tests.integration.pools import motos_bundled_key, pool_key
 
 
 @pytest.fixture(scope="module")

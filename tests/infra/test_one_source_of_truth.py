@@ -16,6 +16,7 @@ DIGEST = topology.Function(
     handler="functions.broadcaster.handler.lambda_handler",
     purpose="a test's new function: reads the views, answers GET /digest and hears messages",
     tables={"views": "read"},
+    verifies_tokens=True,  # it serves a route that requires a token
 )
 DIGEST_DLQ = topology.Queue("digest-dlq", "a test's new dead-letter queue")
 
@@ -65,14 +66,16 @@ def test_the_new_function_has_a_role_reading_only_the_views(grown: Program) -> N
     assert "dynamodb:PutItem" not in actions
 
 
-def test_the_new_route_reaches_the_new_function_behind_the_jwt_authorizer(grown: Program) -> None:
+def test_the_new_route_reaches_the_new_function_which_verifies_the_token(grown: Program) -> None:
     route = next(
         r
         for r in grown.of_type("aws:apigatewayv2/route:Route")
         if r.get("routeKey") == "GET /digest"
     )
     assert route.get("target") == "integrations/digest-id"
-    assert route.get("authorizationType") == "JWT"
+    assert route.get("authorizationType") == "NONE"  # no gateway authorizer: the function checks
+    variables = grown.one("aws:lambda/function:Function", "digest").get("environment")["variables"]
+    assert variables["COGNITO_CLIENT_ID"] == grown.outputs["userPoolClientId"]
     integration = grown.one("aws:apigatewayv2/integration:Integration", "digest")
     assert integration.get("integrationUri").endswith(":function:chat-dev-digest")
 

@@ -8,6 +8,7 @@ import json
 from components.topology import (
     BROADCASTER,
     BUS_RULES,
+    HTTP_DEFAULT_FUNCTION,
     HTTP_ROUTES,
     QUEUE_MAPPINGS,
     ROOM_EVENTS,
@@ -24,6 +25,16 @@ def _api(program: Program, protocol: str) -> Registered:
     ]
     assert len(apis) == 1
     return apis[0]
+
+
+def _routes(program: Program, protocol: str) -> dict[str, Registered]:
+    """The routes of the API of this protocol, by route key."""
+    api_id = f"{_api(program, protocol).name}-id"
+    return {
+        r.get("routeKey"): r
+        for r in program.of_type("aws:apigatewayv2/route:Route")
+        if r.get("apiId") == api_id
+    }
 
 
 def test_api_gateway_calls_every_function_by_post_through_the_lambda_proxy(stack: Program) -> None:
@@ -45,31 +56,28 @@ def _integration_function(program: Program, route: Registered) -> str:
 
 
 def test_every_http_route_exists_and_invokes_its_function(stack: Program) -> None:
-    routes = {r.get("routeKey"): r for r in stack.of_type("aws:apigatewayv2/route:Route")}
+    routes = _routes(stack, "HTTP")
     for route in HTTP_ROUTES:
         deployed = routes[f"{route.method} {route.path}"]
         assert _integration_function(stack, deployed) == route.function
 
 
-def test_http_routes_need_the_cognito_jwt_unless_the_topology_makes_them_public(
+def test_the_http_api_has_no_gateway_authorizer_and_a_default_route_to_the_token_checking_function(
     stack: Program,
 ) -> None:
-    authorizer = stack.one("aws:apigatewayv2/authorizer:Authorizer", "cognito")
-    assert authorizer.get("authorizerType") == "JWT"
-    assert authorizer.get("identitySources") == ["$request.header.Authorization"]
-    jwt = authorizer.get("jwtConfiguration")
-    assert jwt["issuer"] == (
+    assert stack.of_type("aws:apigatewayv2/authorizer:Authorizer") == [
+        stack.one("aws:apigatewayv2/authorizer:Authorizer", "connect")  # the WebSocket API's
+    ]
+    routes = _routes(stack, "HTTP")
+    for route in HTTP_ROUTES:
+        assert routes[f"{route.method} {route.path}"].get("authorizationType") == "NONE"
+    assert _integration_function(stack, routes["$default"]) == HTTP_DEFAULT_FUNCTION
+    checking = stack.one("aws:lambda/function:Function", HTTP_DEFAULT_FUNCTION)
+    variables = checking.get("environment")["variables"]
+    assert variables["COGNITO_ISSUER"] == (
         f"https://cognito-idp.eu-west-1.amazonaws.com/{stack.outputs['userPoolId']}"
     )
-    assert jwt["audiences"] == [stack.outputs["userPoolClientId"]]
-    routes = {r.get("routeKey"): r for r in stack.of_type("aws:apigatewayv2/route:Route")}
-    for route in HTTP_ROUTES:
-        deployed = routes[f"{route.method} {route.path}"]
-        if route.public:
-            assert deployed.get("authorizationType") == "NONE"
-        else:
-            assert deployed.get("authorizationType") == "JWT"
-            assert deployed.get("authorizerId") == "cognito-id"
+    assert variables["COGNITO_CLIENT_ID"] == stack.outputs["userPoolClientId"]
 
 
 def test_the_http_api_allows_the_web_client_origin_and_throttles_its_stage(stack: Program) -> None:
@@ -97,7 +105,7 @@ def test_access_logs_never_carry_a_token_a_header_or_a_query_string(stack: Progr
 def test_every_websocket_route_exists_and_invokes_its_function(stack: Program) -> None:
     api = _api(stack, "WEBSOCKET")
     assert api.get("routeSelectionExpression") == "$request.body.action"
-    routes = {r.get("routeKey"): r for r in stack.of_type("aws:apigatewayv2/route:Route")}
+    routes = _routes(stack, "WEBSOCKET")
     for route in WS_ROUTES:
         assert _integration_function(stack, routes[route.route_key]) == route.function
 
@@ -111,7 +119,7 @@ def test_only_connect_is_authorized_and_the_authorizer_finds_the_token_itself(
     # refuses a $connect that lacks any identity source without asking the authorizer.
     assert WS_AUTHORIZER_IDENTITY == () and not authorizer.get("identitySources")
     assert ":function:chat-" + stack.stack + "-ws-authorizer/" in authorizer.get("authorizerUri")
-    routes = {r.get("routeKey"): r for r in stack.of_type("aws:apigatewayv2/route:Route")}
+    routes = _routes(stack, "WEBSOCKET")
     for route in WS_ROUTES:
         deployed = routes[route.route_key]
         if route.route_key == "$connect":
@@ -123,7 +131,7 @@ def test_only_connect_is_authorized_and_the_authorizer_finds_the_token_itself(
 
 def test_two_way_routes_answer_the_sender(stack: Program) -> None:
     responses = {r.name for r in stack.of_type("aws:apigatewayv2/routeResponse:RouteResponse")}
-    routes = {r.get("routeKey"): r for r in stack.of_type("aws:apigatewayv2/route:Route")}
+    routes = _routes(stack, "WEBSOCKET")
     for route in WS_ROUTES:
         assert (route.route_key in responses) == route.replies
         expected = "$default" if route.replies else None

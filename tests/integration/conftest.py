@@ -6,25 +6,19 @@ reach AWS; nothing is patched in the test process.
 
 from __future__ import annotations
 
-import gzip
-import json
-import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import jwt
-import moto.cognitoidp
 import pytest
 
 from adapters.aws import client
 from adapters.event_store import DynamoEventStore
 from adapters.tokens import CognitoVerifier
 from adapters.view_store import DynamoViewStore
-from local.moto_process import COGNITO_KEY_ENV, moto_server
+from local.moto_process import moto_server
 from local.provision import Stage, provision
+from tests.integration import http_calls
+from tests.integration.pools import PASSWORD, Pool
 
 
 @pytest.fixture(scope="session")
@@ -52,29 +46,6 @@ def view_store(stage: Stage) -> DynamoViewStore:
     return DynamoViewStore(stage.tables["views"], client("dynamodb"))
 
 
-PASSWORD = "Correct-horse-9"
-MOTO_KEY = Path(moto.cognitoidp.__file__).parent / "resources" / "jwks-private.json.gz"
-
-
-def motos_bundled_key() -> Any:
-    """The private key moto ships in its package: anyone has it, so no local pool signs with it."""
-    return jwt.PyJWK(json.loads(gzip.decompress(MOTO_KEY.read_bytes()))).key
-
-
-def pool_key() -> Any:
-    """The private key the local pools sign with (local/moto_cognito.py), to mint tokens as the
-    pool would."""
-    return jwt.PyJWK(json.loads(Path(os.environ[COGNITO_KEY_ENV]).read_text())).key
-
-
-@dataclass
-class Pool:
-    verifier: CognitoVerifier
-    issuer: str
-    client_id: str
-    tokens: dict[str, str]
-
-
 @pytest.fixture
 def pool(moto_endpoint: str) -> Pool:
     cognito = client("cognito-idp")
@@ -92,3 +63,20 @@ def pool(moto_endpoint: str) -> Pool:
     issuer = f"https://cognito-idp.us-east-1.amazonaws.com/{pool_id}"
     jwks = f"{moto_endpoint}/{pool_id}/.well-known/jwks.json"
     return Pool(CognitoVerifier(issuer, app["ClientId"], jwks), issuer, app["ClientId"], tokens)
+
+
+@pytest.fixture
+def configured_pool(pool: Pool, monkeypatch: pytest.MonkeyPatch) -> Pool:
+    """The pool, given to the functions that verify tokens as the topology gives it."""
+    monkeypatch.setenv("COGNITO_ISSUER", pool.issuer)
+    monkeypatch.setenv("COGNITO_CLIENT_ID", pool.client_id)
+    monkeypatch.setenv("COGNITO_JWKS_URL", pool.verifier.jwks.uri)
+    return pool
+
+
+@pytest.fixture
+def signed_http(stage: Stage, configured_pool: Pool) -> Iterator[None]:
+    """A stage and a pool for `tests.integration.http_calls`, which calls the HTTP API function."""
+    http_calls.serve(configured_pool)
+    yield
+    http_calls.forget()

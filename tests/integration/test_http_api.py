@@ -1,4 +1,5 @@
-"""The HTTP API function, given events of the exact API Gateway v2 (JWT authorizer) shape."""
+"""The HTTP API function, given events of the exact API Gateway v2 shape, with the caller's
+Cognito token (minted as the test pool signs) in `Authorization`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import copy
 import dataclasses
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,52 +23,21 @@ from domain.ids import dm_room_id, room_stream
 from domain.projection import project
 from domain.rate_limits import MESSAGES
 from functions.http_api import handler
-from functions.http_api.deps import Deps, from_environment
 from local import s3
 from local.provision import Stage
+from tests.integration.http_calls import (
+    POOL,
+    SAMPLE,
+    built,
+    call,
+    event_as,
+    respond,
+)
+from tests.integration.pools import minted
 from tests.integration.support import FakeContext
 from tests.unit.local_support import serving
 
-SAMPLE = json.loads(
-    (Path(__file__).resolve().parents[3] / "shared/aws-events/http-api-v2-jwt.json").read_text()
-)
-
-
-def call(
-    method: str, path: str, user: str | None = "alice", body: Any = None, query: str = ""
-) -> tuple[int, Any]:
-    response = respond(method, path, user, body, query)
-    return response["statusCode"], json.loads(response["body"])
-
-
-def respond(
-    method: str,
-    path: str,
-    user: str | None = "alice",
-    body: Any = None,
-    query: str = "",
-    deps: Deps | None = None,
-) -> dict[str, Any]:
-    """The function's whole answer (status, headers, body) to one request."""
-    event = copy.deepcopy(SAMPLE)
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = method
-    event["rawQueryString"] = query
-    event["queryStringParameters"] = (
-        dict(p.split("=", 1) for p in query.split("&")) if query else None
-    )
-    event["pathParameters"] = None
-    claims = {"sub": f"sub-{user}", "cognito:username": user} if user else {}
-    event["requestContext"]["authorizer"]["jwt"]["claims"] = claims
-    event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
-    # The function's collaborators over this test's stage, built as on AWS: from its environment.
-    built = deps or from_environment()
-    return handler.handle(event, FakeContext(), built)  # type: ignore[arg-type]
-
-
-@pytest.fixture(autouse=True)
-def each_test_has_a_stage(stage: Stage) -> None:
-    pass
+pytestmark = pytest.mark.usefixtures("signed_http")
 
 
 def project_all(events: DynamoEventStore, views: DynamoViewStore) -> None:
@@ -122,6 +91,8 @@ def test_opening_a_dm_twice_gives_the_same_room() -> None:
         ("POST", "/rooms/nowhere/messages", "alice", {"text": "hi"}, 404, "room_not_found"),
         ("PATCH", "/rooms/r/messages/abc", "alice", {"text": "x"}, 400, "invalid"),
         ("GET", "/nothing/here", "alice", None, 404, "not_found"),
+        ("PUT", "/rooms", "alice", None, 404, "not_found"),
+        ("GET", "/nothing/here", None, None, 401, "unauthorized"),
     ],
 )
 def test_bad_requests_get_a_clear_error(
@@ -209,9 +180,7 @@ def download(room: str, file_id: str, user: str, as_url: bool = False) -> tuple[
     event["rawQueryString"], event["queryStringParameters"], event["body"] = "", None, None
     if as_url:
         event["rawQueryString"], event["queryStringParameters"] = "as=url", {"as": "url"}
-    event["requestContext"]["authorizer"]["jwt"]["claims"] = {"cognito:username": user}
-    # The function's collaborators over this test's stage, built as on AWS: from its environment.
-    response = handler.handle(event, FakeContext(), from_environment())  # type: ignore[arg-type]
+    response = handler.handle(event_as(event, user), FakeContext(), built())  # type: ignore[arg-type]
     if as_url:
         return response["statusCode"], json.loads(response["body"])["url"]
     return response["statusCode"], response.get("headers", {}).get("Location", "")
@@ -248,6 +217,62 @@ def test_outsiders_can_neither_upload_to_nor_download_from_a_room() -> None:
     assert download(room, "anything", "mallory") == (404, "")
 
 
+@pytest.mark.parametrize(
+    ("authorization", "message"),
+    [
+        ("Basic YWxpY2U6cGFzcw==", "Authorization: Bearer"),
+        ("Bearer ", "Authorization: Bearer"),
+        ("Bearer not.a.token", "not valid"),
+        ("forged", "Authorization: Bearer"),
+    ],
+)
+def test_a_request_without_a_valid_bearer_token_is_refused_in_the_apis_shape_and_writes_nothing(
+    event_store: DynamoEventStore, authorization: str, message: str
+) -> None:
+    event = event_as(copy.deepcopy(SAMPLE), None)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/rooms"
+    event["requestContext"]["http"]["method"] = "POST"
+    event["body"] = json.dumps({"name": "Sneaky"})
+    event["headers"]["authorization"] = authorization
+
+    answer = handler.handle(event, FakeContext(), built())  # type: ignore[arg-type]
+
+    error = json.loads(answer["body"])["error"]
+    assert (answer["statusCode"], error["code"]) == (401, "unauthorized")
+    assert message in error["message"]
+    assert list(event_store.scan()) == []
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp": 1, "iat": 0},
+        {"aud": "another-app"},
+        {"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other"},
+    ],
+    ids=["expired", "another-app", "another-pool"],
+)
+def test_a_token_the_pool_did_not_issue_to_this_app_or_that_expired_is_refused(
+    claims: dict[str, Any],
+) -> None:
+    event = event_as(copy.deepcopy(SAMPLE), None)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/me"
+    event["requestContext"]["http"]["method"] = "GET"
+    event["headers"]["authorization"] = f"Bearer {minted(POOL[0], **claims)}"
+
+    answer = handler.handle(event, FakeContext(), built())  # type: ignore[arg-type]
+
+    assert answer["statusCode"] == 401
+    assert json.loads(answer["body"])["error"]["code"] == "unauthorized"
+
+
+def test_a_cors_preflight_is_answered_without_a_token_on_any_path() -> None:
+    for path in ("/rooms", "/rooms/r1/messages/2", "/nothing/here"):
+        answer = respond("OPTIONS", path, user=None)
+
+        assert (answer["statusCode"], answer["body"]) == (204, ""), path
+
+
 def test_the_openapi_document_is_served_without_a_token() -> None:
     status, doc = call("GET", "/openapi.json", user=None)
 
@@ -260,7 +285,7 @@ def test_a_user_sending_faster_than_the_limit_is_told_when_to_retry_and_nothing_
 ) -> None:
     room = call("POST", "/rooms", body={"name": "Flood", "members": ["bob"]})[1]["room_id"]
     at_one_instant = DynamoRateLimiter(stage.tables["rate-limits"], clock=lambda: 10**12)
-    deps = dataclasses.replace(from_environment(), limits=at_one_instant)
+    deps = dataclasses.replace(built(), limits=at_one_instant)
     answers = [
         respond(
             "POST",

@@ -14,7 +14,7 @@ from adapters.aws import client
 from components.policies import TABLE_ACTIONS
 from components.topology import EVENTS
 from local.provision import Stage
-from tests.integration.test_http_api import call
+from tests.integration.http_calls import call
 from tests.integration.test_ws_messages import frame
 
 # TransactWriteItems is checked per item as the action of its kind.
@@ -51,7 +51,7 @@ def done(method: str, path: str, **kwargs: Any) -> Any:
 
 
 @pytest.fixture
-def recorded(stage: Stage) -> Iterator[list[tuple[str, str]]]:
+def recorded(stage: Stage, signed_http: None) -> Iterator[list[tuple[str, str]]]:
     calls: list[tuple[str, str]] = []
     table = stage.tables[EVENTS.name]
 

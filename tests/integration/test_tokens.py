@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from adapters.tokens import InvalidToken
-from tests.integration.conftest import Pool, motos_bundled_key, pool_key
-
-
-def minted(pool: Pool, key: Any = None, **claims: Any) -> str:
-    """A token signed like the pool's own (or with `key`), with some claims changed."""
-    now = int(time.time())
-    body = {
-        "iss": pool.issuer,
-        "sub": "sub-alice",
-        "aud": pool.client_id,
-        "token_use": "id",
-        "cognito:username": "alice",
-        "iat": now,
-        "exp": now + 3600,
-        **claims,
-    }
-    body = {k: v for k, v in body.items() if v is not None}
-    if key is None:
-        key = pool_key()
-    return jwt.encode(body, key, algorithm="RS256", headers={"kid": "dummy"})
+from tests.integration.pools import Pool, minted, motos_bundled_key
 
 
 def test_the_id_and_access_tokens_of_a_signed_in_user_name_that_user(pool: Pool) -> None:

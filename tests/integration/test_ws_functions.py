@@ -14,11 +14,12 @@ import pytest
 from adapters.aws import client
 from adapters.connections import DynamoConnections
 from adapters.rate_limits import DynamoRateLimiter
+from adapters.tokens import verifier_from_environment
 from domain.rate_limits import CONNECTIONS
 from functions.ws import authorizer, connections
 from functions.ws.handshake import SUBPROTOCOL, TOKEN_PREFIX
 from local.provision import Stage
-from tests.integration.conftest import Pool
+from tests.integration.pools import Pool
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "aws-events"
 
@@ -27,22 +28,14 @@ def sample(name: str) -> dict[str, Any]:
     return copy.deepcopy(json.loads((SAMPLES / name).read_text()))
 
 
-@pytest.fixture
-def configured(pool: Pool, monkeypatch: pytest.MonkeyPatch) -> Pool:
-    monkeypatch.setenv("COGNITO_ISSUER", pool.issuer)
-    monkeypatch.setenv("COGNITO_CLIENT_ID", pool.client_id)
-    monkeypatch.setenv("COGNITO_JWKS_URL", pool.verifier.jwks.uri)
-    return pool
-
-
 def authorize(token: str | None) -> dict[str, Any]:
     event = sample("websocket-authorizer-request.json")
     event["queryStringParameters"] = {"token": token} if token is not None else {}
-    return authorizer.handle(event, authorizer.from_environment())
+    return authorizer.handle(event, verifier_from_environment())
 
 
-def test_a_signed_in_user_may_connect_and_is_named_to_later_routes(configured: Pool) -> None:
-    answer = authorize(configured.tokens["IdToken"])
+def test_a_signed_in_user_may_connect_and_is_named_to_later_routes(configured_pool: Pool) -> None:
+    answer = authorize(configured_pool.tokens["IdToken"])
 
     assert answer["principalId"] == "alice"
     assert answer["context"] == {"user_id": "alice"}
@@ -51,24 +44,24 @@ def test_a_signed_in_user_may_connect_and_is_named_to_later_routes(configured: P
     assert statement["Resource"] == sample("websocket-authorizer-request.json")["methodArn"]
 
 
-def test_the_token_may_come_as_a_subprotocol_and_wins_over_the_query(configured: Pool) -> None:
+def test_the_token_may_come_as_a_subprotocol_and_wins_over_the_query(configured_pool: Pool) -> None:
     event = sample("websocket-authorizer-request.json")
     event["headers"]["Sec-WebSocket-Protocol"] = (
-        f"{SUBPROTOCOL}, {TOKEN_PREFIX}{configured.tokens['IdToken']}"
+        f"{SUBPROTOCOL}, {TOKEN_PREFIX}{configured_pool.tokens['IdToken']}"
     )
     event["queryStringParameters"] = {"token": "forged.token.here"}
 
-    assert authorizer.handle(event, authorizer.from_environment())["principalId"] == "alice"
+    assert authorizer.handle(event, verifier_from_environment())["principalId"] == "alice"
 
     event["headers"]["Sec-WebSocket-Protocol"] = f"{SUBPROTOCOL}, {TOKEN_PREFIX}forged.token.here"
-    event["queryStringParameters"] = {"token": configured.tokens["IdToken"]}
+    event["queryStringParameters"] = {"token": configured_pool.tokens["IdToken"]}
     with pytest.raises(Exception, match=r"^Unauthorized$"):
-        authorizer.handle(event, authorizer.from_environment())
+        authorizer.handle(event, verifier_from_environment())
 
 
 @pytest.mark.parametrize("token", [None, "", "forged.token.here"])
 def test_a_connection_without_a_valid_token_is_unauthorized(
-    configured: Pool, token: str | None
+    configured_pool: Pool, token: str | None
 ) -> None:
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(token)

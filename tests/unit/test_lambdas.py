@@ -35,7 +35,7 @@ def test_concurrent_http_api_invocations_each_resolve_their_own_event() -> None:
     lambdas = Lambdas({"resolver": "tests.unit.fixtures.resolver_handler.lambda_handler"})
 
     def ask(n: int) -> dict[str, Any]:
-        event = http_event("GET", "/whoami", "GET /whoami", {}, f"n={n}", {}, None, None, "::1")
+        event = http_event("GET", "/whoami", "GET /whoami", {}, f"n={n}", {}, None, "::1")
         answer: dict[str, Any] = json.loads(lambdas.call("resolver", event)["body"])
         return answer
 

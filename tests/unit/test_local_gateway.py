@@ -17,7 +17,7 @@ from websockets.sync.client import connect
 from local.gateway import Gateway, body_within, create_app, ui_build
 from local.moto_process import free_port
 from local.websocket_api import WS_ROUTE_KEYS
-from tests.unit.local_support import FakeLambdas, FakeVerifier, serving
+from tests.unit.local_support import FakeLambdas, serving
 
 
 def test_a_built_client_is_found_and_served_at_the_root(tmp_path: Path) -> None:
@@ -28,7 +28,7 @@ def test_a_built_client_is_found_and_served_at_the_root(tmp_path: Path) -> None:
     assert found == build
 
     port = free_port()
-    app = create_app(Gateway(None, {"apiUrl": "x"}), found)  # type: ignore[arg-type]
+    app = create_app(Gateway({"apiUrl": "x"}), found)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -55,11 +55,10 @@ def test_every_service_is_served_on_one_origin_over_shared_state() -> None:
             "ws-authorizer": lambda _: {"principalId": "alice"},
             WS_ROUTE_KEYS["$connect"].function: lambda _: {"statusCode": 200},
             WS_ROUTE_KEYS["$default"].function: lambda _: {"statusCode": 200, "body": "pong"},
-            "http-api": lambda _: {"statusCode": 200, "body": "{}"},
+            "http-api": lambda event: {"statusCode": 200, "body": event["routeKey"]},
         }
     )
     gateway = Gateway(
-        FakeVerifier({}),  # type: ignore[arg-type]
         {"apiUrl": "x"},
         on_invoked=lambda: invoked.append(1),
         lambdas=lambdas,  # type: ignore[arg-type]
@@ -73,8 +72,8 @@ def test_every_service_is_served_on_one_origin_over_shared_state() -> None:
             posted = requests.post(f"{base}/@connections/{connection_id}", data=b"hi", timeout=5)
             assert posted.status_code == 200 and ws.recv(timeout=5) == "hi"
         answers: dict[str, Any] = {
-            "api": requests.get(f"{base}/api/openapi.json", timeout=5).status_code,
-            "api-private": requests.get(f"{base}/api/rooms", timeout=5).status_code,
+            "api": requests.get(f"{base}/api/openapi.json", timeout=5).text,
+            "api-unrouted": requests.get(f"{base}/api/nowhere", timeout=5).text,
             "config": requests.get(f"{base}/config.json", timeout=5).json(),
             "s3": requests.post(f"{base}/s3/files", data={"key": "k"}, timeout=5).status_code,
             "cognito": requests.post(
@@ -86,19 +85,22 @@ def test_every_service_is_served_on_one_origin_over_shared_state() -> None:
         }
 
     assert answers == {
-        "api": 200,
-        "api-private": 401,
+        "api": "GET /openapi.json",
+        "api-unrouted": "$default",
         "config": {"apiUrl": "x"},
         "s3": 400,  # a form with no file
         "cognito": "NotAuthorizedException",
     }
-    assert len(invoked) == 2  # one WebSocket message, one HTTP request
+    assert len(invoked) == 3  # one WebSocket message, two HTTP requests
     assert callable(body_within)  # still importable where it always was
 
 
-def test_a_path_no_route_takes_is_answered_as_api_gateway_answers_it() -> None:
-    gateway = Gateway(FakeVerifier({}), {}, lambdas=FakeLambdas({}))  # type: ignore[arg-type]
+def test_any_path_under_the_api_reaches_its_default_route_and_no_other_is_routed() -> None:
+    lambdas = FakeLambdas({"http-api": lambda event: {"statusCode": 404, "body": event["rawPath"]}})
+    gateway = Gateway({}, lambdas=lambdas)  # type: ignore[arg-type]
     with serving(create_app(gateway)) as host:
-        answer = requests.get(f"http://{host}/api/rooms/%0A/messages", timeout=5)
+        unroutable = requests.get(f"http://{host}/api/rooms/%0A/messages", timeout=5)
+        elsewhere = requests.get(f"http://{host}/nowhere", timeout=5)
 
-    assert (answer.status_code, answer.json()) == (404, {"message": "Not Found"})
+    assert unroutable.status_code == 404 and unroutable.text.startswith("/rooms/")
+    assert (elsewhere.status_code, elsewhere.json()) == (404, {"message": "Not Found"})

@@ -1,10 +1,8 @@
-"""The local HTTP API (API Gateway): route matching from the topology, the JWT authorizer, the
-10 MB quota, the payload-2.0 event and a failing integration, over fake functions."""
+"""The local HTTP API (API Gateway): route matching from the topology and its `$default` route,
+the 10 MB quota, the payload-2.0 event and a failing integration, over fake functions."""
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,20 +11,13 @@ import requests
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from components.topology import HTTP_DEFAULT_FUNCTION
 from local import http_api
-from local.http_api import HttpApi, jwt_claims, match_route
-from tests.unit.local_support import FakeLambdas, FakeVerifier, fail, serving
+from local.http_api import HttpApi, match_route
+from tests.unit.local_support import FakeLambdas, fail, serving
 
 FUNCTION = "http-api"
 METHODS = ["GET", "POST", "PATCH", "DELETE", "PUT"]
-
-
-def jwt(claims: dict[str, Any]) -> str:
-    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
-    return f"header.{payload}.signature"
-
-
-ALICE = jwt({"sub": "sub-alice", "username": "alice", "token_use": "access"})
 
 
 def answered(_: dict[str, Any]) -> dict[str, Any]:
@@ -37,7 +28,7 @@ class Api:
     def __init__(self, answer: Any = answered) -> None:
         self.lambdas = FakeLambdas({FUNCTION: answer})
         self.invoked = 0
-        self.api = HttpApi(FakeVerifier({ALICE: "alice"}), self.lambdas, self.count)  # type: ignore[arg-type]
+        self.api = HttpApi(self.lambdas, self.count)  # type: ignore[arg-type]
         self.app = Starlette(routes=[Route("/api/{path:path}", self.api.handle, methods=METHODS)])
         self.base = ""
 
@@ -54,53 +45,41 @@ def api() -> Iterator[Api]:
 
 
 def test_a_route_is_matched_on_method_and_path_with_its_parameters() -> None:
-    matched = match_route("PATCH", "/rooms/r1/messages/7")
-
-    assert matched is not None
-    route, parameters = matched
-    assert (route.method, route.path) == ("PATCH", "/rooms/{room_id}/messages/{seq}")
-    assert parameters == {"room_id": "r1", "seq": "7"}
-    assert match_route("PUT", "/rooms/r1/messages/7") is None
-    assert match_route("GET", "/rooms/r1/messages/7/more") is None
+    assert match_route("PATCH", "/rooms/r1/messages/7") == (
+        "PATCH /rooms/{room_id}/messages/{seq}",
+        FUNCTION,
+        {"room_id": "r1", "seq": "7"},
+    )
 
 
-def test_a_request_matching_no_route_is_not_found(api: Api) -> None:
+@pytest.mark.parametrize(
+    ("method", "path"), [("PUT", "/rooms/r1/messages/7"), ("GET", "/rooms/r1/messages/7/more")]
+)
+def test_a_request_no_route_takes_goes_to_the_default_route(method: str, path: str) -> None:
+    assert match_route(method, path) == ("$default", HTTP_DEFAULT_FUNCTION, {})
+
+
+def test_a_request_matching_no_route_reaches_the_default_routes_function(api: Api) -> None:
     response = requests.get(f"{api.base}/nowhere", timeout=5)
 
-    assert (response.status_code, response.json()) == (404, {"message": "Not Found"})
-    assert api.lambdas.calls == []
-
-
-@pytest.mark.parametrize("authorization", [None, "Bearer ", "Bearer not-a-token"])
-def test_a_route_behind_the_authorizer_refuses_a_request_without_a_valid_bearer_token(
-    api: Api, authorization: str | None
-) -> None:
-    headers = {"Authorization": authorization} if authorization else {}
-
-    response = requests.get(f"{api.base}/rooms", headers=headers, timeout=5)
-
-    assert (response.status_code, response.json()) == (401, {"message": "Unauthorized"})
-    assert api.lambdas.calls == []
-
-
-def test_a_public_route_needs_no_token_and_its_function_gets_no_claims(api: Api) -> None:
-    response = requests.get(f"{api.base}/openapi.json", timeout=5)
-
     assert response.status_code == 201
-    assert response.headers["x-answer"] == "yes" and response.json() == {"ok": True}
-    (event,) = api.lambdas.events(FUNCTION)
-    assert "authorizer" not in event["requestContext"]
+    (event,) = api.lambdas.events(HTTP_DEFAULT_FUNCTION)
+    assert event["routeKey"] == "$default" and event["rawPath"] == "/nowhere"
+    assert event["pathParameters"] is None
 
 
-def test_the_function_gets_a_payload_2_event_with_the_tokens_claims(api: Api) -> None:
+def test_the_function_gets_a_payload_2_event_with_the_bearer_token_and_no_authorizer(
+    api: Api,
+) -> None:
     response = requests.patch(
         f"{api.base}/rooms/r1/messages/7?mode=quiet",
         data='{"text": "hi"}',
-        headers={"Authorization": f"Bearer {ALICE}"},
+        headers={"Authorization": "Bearer t0ken"},
         timeout=5,
     )
 
     assert response.status_code == 201
+    assert response.headers["x-answer"] == "yes" and response.json() == {"ok": True}
     (event,) = api.lambdas.events(FUNCTION)
     assert event["version"] == "2.0"
     assert event["routeKey"] == "PATCH /rooms/{room_id}/messages/{seq}"
@@ -109,7 +88,9 @@ def test_the_function_gets_a_payload_2_event_with_the_tokens_claims(api: Api) ->
     assert event["queryStringParameters"] == {"mode": "quiet"}
     assert event["body"] == '{"text": "hi"}'
     assert event["requestContext"]["http"]["method"] == "PATCH"
-    assert event["requestContext"]["authorizer"]["jwt"]["claims"]["username"] == "alice"
+    assert event["headers"]["authorization"] == "Bearer t0ken"
+    # No gateway authorizer: the function verifies the token itself.
+    assert "authorizer" not in event["requestContext"]
     assert api.invoked == 1  # the pumps are woken: the function may have written
 
 
@@ -118,7 +99,7 @@ def test_a_body_over_the_quota_is_refused_before_the_function_runs(
     api: Api, monkeypatch: pytest.MonkeyPatch, chunked: bool
 ) -> None:
     monkeypatch.setattr(http_api, "MAX_HTTP_BODY_BYTES", 100)
-    headers = {"Authorization": f"Bearer {ALICE}"}
+    headers = {"Authorization": "Bearer t0ken"}
     body = b"x" * 101
     data: Any = iter([body[:50], body[50:]]) if chunked else body
 
@@ -137,15 +118,3 @@ def test_a_failing_integration_answers_500_and_still_counts_as_invoked() -> None
 
     assert (response.status_code, response.json()) == (500, {"message": "Internal Server Error"})
     assert api.invoked == 1
-
-
-def test_the_claims_passed_on_are_the_tokens_with_the_verified_user_as_username() -> None:
-    id_token = jwt({"sub": "s1", "cognito:username": "bob", "token_use": "id"})
-
-    assert jwt_claims(id_token, "bob") == {
-        "sub": "s1",
-        "cognito:username": "bob",
-        "token_use": "id",
-        "username": "bob",
-    }
-    assert jwt_claims(ALICE, "someone-else")["username"] == "alice"

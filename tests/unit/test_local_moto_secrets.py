@@ -10,7 +10,7 @@ from pathlib import Path
 
 from local.moto_cognito import public_jwks, signing_key
 from local.moto_process import credentials
-from tests.integration.conftest import MOTO_KEY
+from tests.integration.pools import MOTO_KEY
 
 
 def owner_only(path: Path) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 from components.topology import (
+    BROADCASTER,
     BUS_RULES,
     EVENTS,
     FUNCTIONS,
@@ -14,6 +16,8 @@ from components.topology import (
     STREAM_MAPPINGS,
     TABLES,
     WS_ROUTES,
+    HttpRoute,
+    current,
 )
 from domain.ids import command_item, membership_item, room_stream, tombstone_item
 from functions.http_api.handler import app
@@ -47,6 +51,21 @@ def test_the_http_routes_are_exactly_the_routes_the_http_function_serves() -> No
 
 def test_every_route_points_at_a_described_function() -> None:
     assert {route.function for route in HTTP_ROUTES} <= FUNCTION_NAMES
+
+
+def test_every_route_that_requires_a_token_reaches_a_function_that_verifies_it() -> None:
+    assert current().unguarded_http_routes() == []
+
+
+def test_a_route_that_requires_a_token_to_a_function_that_verifies_none_is_found() -> None:
+    shape = current()
+    unguarded = HttpRoute("GET", "/digest", BROADCASTER.name)
+    public = HttpRoute("GET", "/status", BROADCASTER.name, public=True)
+    grown = dataclasses.replace(shape, http_routes=(*shape.http_routes, unguarded, public))
+    lost = dataclasses.replace(shape, http_default=BROADCASTER.name)
+
+    assert grown.unguarded_http_routes() == [unguarded]
+    assert [r.function for r in lost.unguarded_http_routes()] == [BROADCASTER.name]
 
 
 def test_the_stream_mapping_reads_a_streamed_table_into_a_function_with_a_dead_letter_queue() -> (
