@@ -12,7 +12,6 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from adapters.tokens import Identity, InvalidToken
 from local.moto_process import free_port
 
 Answer = Callable[[dict[str, Any]], Any]
@@ -54,15 +53,3 @@ class FakeLambdas:
 
 def fail(_: dict[str, Any]) -> Any:
     raise RuntimeError("the function failed")
-
-
-class FakeVerifier:
-    """Accepts the tokens it was given, as the users they name."""
-
-    def __init__(self, tokens: dict[str, str]) -> None:
-        self.tokens = tokens
-
-    def verify(self, token: str) -> Identity:
-        if token not in self.tokens:
-            raise InvalidToken("the token is not valid")
-        return Identity(self.tokens[token], f"sub-{self.tokens[token]}", "access")
